@@ -1,0 +1,61 @@
+"""Runtime settings: which kernel path (ISA) runs, and on how many threads.
+
+The kernel path starts as the best this CPU supports (AVX-512, else AVX2, else generic C++);
+the environment variable ``PYKERAS_ISA=generic|avx2|avx512`` lowers it at import. The thread
+count starts from ``OMP_NUM_THREADS``, else the number of CPUs this process may use.
+"""
+import os
+
+from pykeras import _core
+
+_ISAS = ("generic", "avx2", "avx512")
+
+
+def isa():
+    """Name of the kernel path in use: 'avx512', 'avx2' or 'generic'."""
+    return _core.runtime.isa()
+
+
+def best_isa():
+    """The best kernel path this CPU supports."""
+    return _core.runtime.best_isa()
+
+
+def set_isa(name):
+    """Selects the kernel path ('generic', 'avx2' or 'avx512').
+
+    Raises ValueError for an unknown name or a path this CPU cannot run.
+    """
+    if name not in _ISAS:
+        raise ValueError(f"unknown kernel path {name!r}: expected one of {', '.join(_ISAS)}")
+    _core.runtime.set_isa(name)
+
+
+def get_num_threads():
+    """Number of threads kernels may use."""
+    return _core.runtime.num_threads()
+
+
+def set_num_threads(n):
+    """Sets the number of threads every kernel may use (n >= 1)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads expects an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"the number of threads must be at least 1, got {n}")
+    _core.runtime.set_num_threads(n)
+
+
+def _apply_environment():
+    requested = os.environ.get("PYKERAS_ISA")
+    if not requested:
+        return
+    requested = requested.strip().lower()
+    if requested not in _ISAS:
+        raise ImportError(f"PYKERAS_ISA={requested!r} is not a kernel path: expected one of {', '.join(_ISAS)}")
+    try:
+        _core.runtime.set_isa(requested)
+    except ValueError as e:
+        raise ImportError(f"PYKERAS_ISA={requested}: {e}") from None
+
+
+_apply_environment()
