@@ -6,7 +6,14 @@ count starts from ``OMP_NUM_THREADS``, else the number of CPUs this process may 
 """
 import os
 
-from pykeras import _core
+try:
+    from pykeras import _core
+except ImportError as e:  # pragma: no cover - depends on how the package was installed
+    raise ImportError(
+        f"pykeras's compiled kernels (pykeras._core) could not be loaded from {os.path.dirname(__file__)}: {e}. "
+        "If this is the source tree, install it first (pip install .) and run from another directory, "
+        "or run `pytest` rather than `python -m pytest`, which puts the source tree first on sys.path."
+    ) from e
 
 _ISAS = ("generic", "avx2", "avx512")
 

@@ -55,7 +55,9 @@ void parallel_for_impl(int64_t begin, int64_t end, int64_t grain, ChunkFn fn, vo
   const int64_t grains = (end - begin + grain - 1) / grain;
   const int chunks = static_cast<int>(std::min<int64_t>(num_threads(), grains));
   FlushDenormalsScope ftz;
-  if (chunks <= 1) {
+  // Inside another parallel region (a kernel calling a kernel from its own threads) the work
+  // stays on the calling thread rather than oversubscribing the cores.
+  if (chunks <= 1 || omp_in_parallel()) {
     fn(ctx, begin, end);
     return;
   }
