@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -12,7 +13,9 @@ def run_python(code, **env):
     full_env = dict(os.environ)
     full_env.pop("PYKERAS_ISA", None)
     full_env.update(env)
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True)
+    # Run outside the source tree, which would otherwise shadow the installed package.
+    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
+                          cwd=tempfile.gettempdir())
 
 
 def test_isa_names_a_supported_path():
