@@ -764,24 +764,27 @@ def batch_norm_train(node, g):
 
 @rule
 def batch_norm_infer(node, g):
-    # inputs (x, mean, variance, beta, gamma); saved = (x, mean, var, beta, gamma, eps), the
-    # statistics already broadcastable against x.
-    x, mean, var, beta, gamma, eps = node.saved
+    # inputs (x, mean, variance, beta, gamma); saved = (x, mean, var, beta, gamma, eps, shapes):
+    # the statistics as laid out to broadcast against x, and their shapes as given to the op.
+    x, mean, var, beta, gamma, eps, shapes = node.saved
     p = node.parents
     inv = 1.0 / np.sqrt(var + eps)
     scale = inv * gamma if gamma is not None else inv
+
+    def back(d, stat, shape):
+        return unbroadcast(d, np.shape(stat)).reshape(shape)
+
     dx = dmean = dvar = dbeta = dgamma = None
     if p[0] is not None:
         dx = unbroadcast(g * scale, x.shape)
     if p[1] is not None:
-        dmean = unbroadcast(-g * scale, np.shape(mean))
+        dmean = back(-g * scale, mean, shapes[0])
     if p[2] is not None:
-        xc = x - mean
-        dvar = unbroadcast(g * xc * (-0.5 * inv * inv * scale), np.shape(var))
+        dvar = back(g * (x - mean) * (-0.5 * inv * inv * scale), var, shapes[1])
     if p[3] is not None:
-        dbeta = unbroadcast(g, np.shape(beta))
+        dbeta = back(g, beta, shapes[2])
     if p[4] is not None:
-        dgamma = unbroadcast(g * (x - mean) * inv, np.shape(gamma))
+        dgamma = back(g * (x - mean) * inv, gamma, shapes[3])
     return dx, dmean, dvar, dbeta, dgamma
 
 

@@ -755,7 +755,8 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
     out = wrap(y.astype(xv.dtype, copy=False))
     if _active:
-        record(out, G.batch_norm_infer, (x, mean, var, beta, gamma), (xv, mv, vv, bv, gv, eps))
+        shapes = tuple(None if v is None else np.shape(value(v)) for v in (mean, var, beta, gamma))
+        record(out, G.batch_norm_infer, (x, mean, var, beta, gamma), (xv, mv, vv, bv, gv, eps, shapes))
     return out
 
 

@@ -324,7 +324,6 @@ class GradientTape:
             for node in nodes:
                 node.saved = None
             self._nodes = []
-            self._watched = {}
 
         out = []
         for s, k in zip(flat, keys):
