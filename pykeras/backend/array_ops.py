@@ -15,7 +15,7 @@ from pykeras.backend import common
 from pykeras.backend import gradient_rules as G
 from pykeras.backend.math_ops import normalize_axes, normalize_axis, value, wrap
 from pykeras.backend.tape import _active, record
-from pykeras.backend.tensor import Tensor, Variable, standardize_dtype, to_array
+from pykeras.backend.tensor import Tensor, Variable, standardize_dtype
 
 
 def _shape_tuple(shape, name):

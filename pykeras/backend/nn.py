@@ -12,7 +12,6 @@ crossentropies use them: `categorical_crossentropy(y, softmax(z))` computes from
 kernel, whatever `from_logits` says.
 """
 import builtins
-import math as _pymath
 
 import numpy as np
 
@@ -467,13 +466,6 @@ def _channels_first_wrap(fn, x, data_format, *args, **kwargs):
     return S.transpose(y, (0, nd - 1) + tuple(range(1, nd - 1)))
 
 
-def _finish_conv(z, act, alpha):
-    """The convolution output after its fused activation (one that the backward can undo from y)."""
-    if act == "linear":
-        return z
-    return kernels.act_forward(act, z, alpha)
-
-
 def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None,
          data_format=None):
     """N-d convolution (rank = kernel.ndim - 2), channels_last, kernel (*window, in / groups, out)."""
@@ -499,14 +491,12 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    z = kernels.conv_forward(xv, wv, strides, dil, pads, groups)
     bv = None
     if bias is not None:
         bv = value(bias)
         if bv.shape != (wv.shape[-1],):
             raise ValueError(f"conv: bias of shape {bv.shape} does not match {wv.shape[-1]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+    y = kernels.conv_forward(xv, wv, bv, strides, dil, pads, groups, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, kernel) if bias is None else (x, kernel, bias)
@@ -534,13 +524,13 @@ def depthwise_conv(x, depthwise_kernel, bias=None, strides=1, padding="valid", d
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    z = kernels.depthwise_forward(xv, wv, strides, dil, pads)
+    bv = None
     if bias is not None:
         bv = value(bias)
-        if bv.shape != (z.shape[-1],):
-            raise ValueError(f"depthwise_conv: bias of shape {bv.shape} does not match {z.shape[-1]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+        if bv.shape != (wv.shape[-2] * wv.shape[-1],):
+            raise ValueError(f"depthwise_conv: bias of shape {bv.shape} does not match "
+                             f"{wv.shape[-2] * wv.shape[-1]} output channels")
+    y = kernels.depthwise_forward(xv, wv, bv, strides, dil, pads, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, depthwise_kernel) if bias is None else (x, depthwise_kernel, bias)
@@ -557,20 +547,6 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, 
         return r
     d = depthwise_conv(x, depthwise_kernel, None, strides, padding, dilation_rate)
     return conv(d, pointwise_kernel, bias, 1, "valid", 1, 1, activation)
-
-
-def _transpose_padding(k, s, d, padding, output_padding):
-    """(left, right) padding of the stride-dilated input, as Keras converts it for JAX."""
-    dk = (k - 1) * d + 1
-    if padding == "valid":
-        op = builtins.max(dk, s) - dk if output_padding is None else output_padding
-        return dk - 1, dk - 1 + op
-    if output_padding is None:
-        pad_len = s + dk - 2
-    else:
-        pad_len = dk + dk % 2 - 2 + output_padding
-    left = builtins.min(pad_len // 2 + pad_len % 2, dk - 1)
-    return left, pad_len - left
 
 
 def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
@@ -593,35 +569,27 @@ def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padd
     if p == "causal":
         raise ValueError("conv_transpose: padding must be 'valid' or 'same', got 'causal'")
     if output_padding is None or isinstance(output_padding, (int, np.integer)):
-        ops_ = (output_padding,) * rank
+        out_pad = output_padding if output_padding is None else (int(output_padding),) * rank
     else:
-        ops_ = tuple(output_padding)
-    out_sizes, pads = [], []
-    for i in range(rank):
-        k, s, d, n = wv.shape[i], strides[i], dil[i], xv.shape[1 + i]
-        dk = (k - 1) * d + 1
-        left, right = _transpose_padding(k, s, d, p, ops_[i])
-        n_out = (n - 1) * s + 1 + left + right - dk + 1
-        lo = dk - 1 - left
-        hi = (n - 1) * s + dk - n_out - lo
-        out_sizes.append(n_out)
-        pads.append((lo, hi))
-    pads = tuple(pads)
+        out_pad = tuple(int(v) for v in output_padding)
+        if len(out_pad) != rank:
+            raise ValueError(f"conv_transpose: output_padding must be an int or {rank} ints, got {output_padding!r}")
+    if out_pad is not None and builtins.any(o < 0 or o >= s_ for o, s_ in zip(out_pad, strides)):
+        raise ValueError(f"conv_transpose: output_padding {out_pad} must be non-negative and smaller than the "
+                         f"strides {strides}")
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    out_shape = (xv.shape[0],) + tuple(out_sizes) + (wv.shape[-2],)
-    z = np.ascontiguousarray(kernels.conv_backward_input(xv, wv, out_shape, strides, dil, pads, 1))
+    bv = None
     if bias is not None:
         bv = value(bias)
         if bv.shape != (wv.shape[-2],):
             raise ValueError(f"conv_transpose: bias of shape {bv.shape} does not match {wv.shape[-2]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+    y = kernels.conv_transpose_forward(xv, wv, bv, strides, p, out_pad, dil, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, kernel) if bias is None else (x, kernel, bias)
-        record(out, G.conv_transpose, inputs, (xv, wv, y, act, alpha, strides, dil, pads))
+        record(out, G.conv_transpose, inputs, (xv, wv, y, act, alpha, strides, p, out_pad, dil))
     return after(out) if after is not None else out
 
 
@@ -683,18 +651,18 @@ def _pool_setup(x, pool_size, strides, padding, name):
     p = _padding(padding, name)
     if p == "causal":
         raise ValueError(f"{name}: padding must be 'valid' or 'same', got 'causal'")
-    pads = conv_pads(xv.shape[1:-1], pool, st, (1,) * rank, p, name)
-    return xv, pool, st, pads
+    conv_pads(xv.shape[1:-1], pool, st, (1,) * rank, p, name)  # validates the sizes
+    return xv, pool, st, p
 
 
 def max_pool(x, pool_size, strides=None, padding="valid", data_format=None):
     r = _channels_first_wrap(max_pool, x, data_format, pool_size, strides, padding)
     if r is not None:
         return r
-    xv, pool, st, pads = _pool_setup(x, pool_size, strides, padding, "max_pool")
-    out = wrap(kernels.max_pool_forward(xv, pool, st, pads))
+    xv, pool, st, p = _pool_setup(x, pool_size, strides, padding, "max_pool")
+    out = wrap(kernels.max_pool(xv, pool, st, p))
     if _active:
-        record(out, G.max_pool, (x,), (xv, pool, st, pads))
+        record(out, G.max_pool, (x,), (xv, pool, st, p))
     return out
 
 
@@ -702,10 +670,10 @@ def average_pool(x, pool_size, strides=None, padding="valid", data_format=None):
     r = _channels_first_wrap(average_pool, x, data_format, pool_size, strides, padding)
     if r is not None:
         return r
-    xv, pool, st, pads = _pool_setup(x, pool_size, strides, padding, "average_pool")
-    out = wrap(kernels.avg_pool_forward(xv, pool, st, pads))
+    xv, pool, st, p = _pool_setup(x, pool_size, strides, padding, "average_pool")
+    out = wrap(kernels.avg_pool(xv, pool, st, p))
     if _active:
-        record(out, G.average_pool, (x,), (xv.shape, pool, st, pads))
+        record(out, G.average_pool, (x,), (xv.shape, pool, st, p))
     return out
 
 
@@ -776,31 +744,23 @@ def fused_batch_norm_train(x, gamma, beta, moving_mean, moving_variance, axis=-1
         if v is not None and v.shape != (c,):
             raise ValueError(f"fused_batch_norm_train: {what} of shape {v.shape} does not match {c} channels "
                              f"(axis {a} of input shape {xv.shape})")
-    xm = np.moveaxis(xv, a, -1) if a != xv.ndim - 1 else xv
-    moved_shape = xm.shape
-    x2 = np.ascontiguousarray(xm).reshape(-1, c)
-    if x2.shape[0] == 0:
+    if xv.size == 0:
         raise ValueError(f"fused_batch_norm_train: empty batch (input shape {xv.shape})")
-    y2, mean, var, inv = kernels.bn_train_forward(x2, gv, bv, float(epsilon))
-    m = float(momentum)
-    for mv, stat in ((moving_mean, mean), (moving_variance, var)):
+    bufs = []
+    for mv in (moving_mean, moving_variance):
         if mv is None:
-            continue
-        if isinstance(mv, Variable):
-            buf = mv._v
-            if buf.shape != (c,):
-                raise ValueError(f"fused_batch_norm_train: moving statistic {mv.path!r} has shape {buf.shape}, "
+            bufs.append(None)
+        elif isinstance(mv, Variable):
+            if mv._v.shape != (c,):
+                raise ValueError(f"fused_batch_norm_train: moving statistic {mv.path!r} has shape {mv._v.shape}, "
                                  f"expected ({c},)")
-            buf *= m
-            buf += stat * (1.0 - m)
+            bufs.append(mv._v)
         else:
             raise TypeError("fused_batch_norm_train: moving_mean / moving_variance must be Variables (or None)")
-    y = y2.reshape(moved_shape)
-    if a != xv.ndim - 1:
-        y = np.moveaxis(y, -1, a)
+    y, mean, inv = kernels.bn_train(xv, gv, bv, bufs[0], bufs[1], a, float(momentum), float(epsilon))
     out = wrap(y)
     if _active:
-        record(out, G.batch_norm_train, (x, gamma, beta), (x2, mean, inv, gv, moved_shape, a))
+        record(out, G.batch_norm_train, (x, gamma, beta), (xv, mean, inv, gv, a))
     return out
 
 
