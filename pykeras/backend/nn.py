@@ -154,6 +154,70 @@ def linear(x):
     return x
 
 
+# Keras 3's less common activations, composed from recorded primitives (gradients follow).
+def celu(x, alpha=1.0):
+    """max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return M.add(_activation_op("relu", x), M.minimum(0.0, M.multiply(alpha, M.expm1(M.divide(x, alpha)))))
+
+
+def glu(x, axis=-1):
+    """a * sigmoid(b) for the two halves (a, b) of x along axis."""
+    a, b = S.split(x, 2, axis=axis)
+    return M.multiply(a, sigmoid(b))
+
+
+def hard_tanh(x):
+    return M.clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    return M.where(M.greater(M.abs(x), threshold), x, 0.0)
+
+
+def soft_shrink(x, threshold=0.5):
+    x = M.convert(x)
+    return M.where(M.greater(x, threshold), M.subtract(x, threshold),
+                   M.where(M.less(x, -threshold), M.add(x, threshold), 0.0))
+
+
+def tanh_shrink(x):
+    return M.subtract(x, tanh(x))
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x ** 2 + b)) / 2."""
+    return M.multiply(M.add(x, M.sqrt(M.add(M.square(x), float(b)))), 0.5)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1) ** 2 / 4 for -1 < x < 1, x for x >= 1."""
+    x = M.convert(x)
+    mid = M.multiply(M.square(M.add(x, 1.0)), 0.25)
+    return M.where(M.less_equal(x, -1.0), 0.0, M.where(M.greater_equal(x, 1.0), x, mid))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value."""
+    return M.where(M.greater(x, threshold), x, default_value)
+
+
+def sparsemax(x, axis=-1):
+    """Euclidean projection of x onto the probability simplex along axis (Martins & Astudillo)."""
+    xv = float_value(x)
+    a = normalize_axis(axis, xv.ndim, "sparsemax", xv.shape)
+    z = np.flip(np.sort(xv, axis=a), axis=a)
+    k = np.arange(1, xv.shape[a] + 1, dtype=xv.dtype).reshape([-1 if i == a else 1 for i in range(xv.ndim)])
+    cum = np.cumsum(z, axis=a)
+    support = (1.0 + k * z) > cum
+    kz = support.sum(axis=a, keepdims=True)
+    tau_value = (np.take_along_axis(cum, kz - 1, axis=a) - 1.0) / kz
+    # On the support S (fixed near x) the output is x - tau with tau = (sum_S x - 1) / |S|;
+    # writing tau with recorded ops gives the gradient.
+    mask = (xv > tau_value).astype(xv.dtype)
+    tau = M.divide(M.subtract(M.sum(M.multiply(x, mask), axis=a, keepdims=True), 1.0), kz.astype(xv.dtype))
+    return M.multiply(M.subtract(x, tau), mask)
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis` (an int or a tuple of ints)."""
     if not isinstance(axis, (int, np.integer)):
@@ -195,7 +259,9 @@ _ACTIVATION_FUNCS = {
     "relu": relu, "relu6": relu6, "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu,
     "sigmoid": sigmoid, "tanh": tanh, "hard_sigmoid": hard_sigmoid, "hard_silu": hard_silu, "swish": silu,
     "softplus": softplus, "softsign": softsign, "exponential": exponential, "log_sigmoid": log_sigmoid,
-    "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax,
+    "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax, "celu": celu, "glu": glu,
+    "hard_tanh": hard_tanh, "hard_shrink": hard_shrink, "soft_shrink": soft_shrink, "tanh_shrink": tanh_shrink,
+    "squareplus": squareplus, "sparse_plus": sparse_plus, "sparsemax": sparsemax,
 }
 
 

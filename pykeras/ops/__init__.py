@@ -23,7 +23,8 @@ from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, 
                                       logical_xor, logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply,
                                       negative, not_equal, outer, power, prod, reciprocal, round, rsqrt, sign, sin,
                                       sinh, sqrt, square, std, subtract, sum, tan, tensordot, true_divide, var, where)
-from pykeras.backend.nn import (average_pool, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
+from pykeras.backend.nn import (average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
+                                squareplus, tanh_shrink, threshold, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                                 hard_silu, hard_swish, in_top_k, leaky_relu, log_sigmoid, log_softmax, max_pool, mish,
                                 moments, normalize, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
                                 sparse_categorical_crossentropy, swish, tanh, top_k)

@@ -347,6 +347,33 @@ for name, ref in ACTS.items():
     opts = {"rtol": 2e-5, "atol": 2e-6} if name in ("gelu", "mish") else {}
     case(f"activation-{name}", fn, [x], ref, **opts)
 case("gelu-tanh", K.gelu, [rnd(4, 5) * 2], gelu_tanh)
+
+
+def ref_sparsemax(x):
+    z = -np.sort(-x, axis=-1)
+    k = np.arange(1, x.shape[-1] + 1)
+    cum = np.cumsum(z, axis=-1)
+    kz = ((1 + k * z) > cum).sum(-1, keepdims=True)
+    tau = (np.take_along_axis(cum, kz - 1, -1) - 1) / kz
+    return np.maximum(x - tau, 0)
+
+
+MORE_ACTS = [
+    ("celu", lambda x: K.celu(x, 0.7), off_kinks(4, 5), lambda x: np.maximum(x, 0) + np.minimum(0, 0.7 * np.expm1(x / 0.7))),
+    ("glu", K.glu, rnd(3, 6), lambda x: x[:, :3] * sigmoid(x[:, 3:])),
+    ("hard_tanh", K.hard_tanh, away_from(rnd(4, 5) * 2, (-1, 1), 0.05), lambda x: np.clip(x, -1, 1)),
+    ("hard_shrink", K.hard_shrink, away_from(rnd(4, 5), (-0.5, 0.5), 0.05), lambda x: np.where(np.abs(x) > 0.5, x, 0)),
+    ("soft_shrink", K.soft_shrink, away_from(rnd(4, 5), (-0.5, 0.5), 0.05),
+     lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0))),
+    ("tanh_shrink", K.tanh_shrink, rnd(4, 5), lambda x: x - np.tanh(x)),
+    ("squareplus", K.squareplus, rnd(4, 5), lambda x: (x + np.sqrt(x * x + 4)) / 2),
+    ("sparse_plus", K.sparse_plus, away_from(rnd(4, 5) * 2, (-1, 1), 0.05),
+     lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
+    ("threshold", lambda x: K.threshold(x, 0.3, -1.0), away_from(rnd(4, 5), 0.3, 0.05), lambda x: np.where(x > 0.3, x, -1.0)),
+    ("sparsemax", K.sparsemax, rnd(4, 5) * 2, ref_sparsemax),
+]
+for name, fn, x, ref in MORE_ACTS:
+    case(name, fn, [x], ref)
 case("relu-general", lambda x: K.relu(x, negative_slope=0.1, max_value=2.0, threshold=0.5),
      [away_from(rnd(4, 5) * 2, (0.5, 2.0), 0.05)],
      lambda x: np.where(x > 0.5, np.minimum(x, 2.0), 0.0) - 0.1 * np.maximum(0.5 - x, 0))
