@@ -702,6 +702,16 @@ def depthwise_conv(node, g):
 
 
 @rule
+def separable_conv(node, g):
+    # inputs (x, depthwise_kernel, pointwise_kernel[, bias]);
+    # saved = (x, dw, pw, y, act, alpha, strides, dilations, pads)
+    x, dw, pw, y, act, alpha, strides, dil, pads = node.saved
+    p = node.parents
+    return kernels.separable_backward(x, dw, pw, g, y, strides, dil, pads, act, alpha,
+                                      need_dx=p[0] is not None, need_db=len(p) > 3 and p[3] is not None)
+
+
+@rule
 def conv_transpose(node, g):
     # saved = (x, w, y, act, alpha, strides, padding, output_padding, dilations)
     x, w, y, act, alpha, strides, padding, out_pad, dil = node.saved

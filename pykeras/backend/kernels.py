@@ -182,6 +182,29 @@ def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alph
     return dx, dw, db
 
 
+def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", alpha=0.0):
+    """act(pointwise(depthwise(x)) + bias); pw is (*1, C * M, out) or (C * M, out)."""
+    d = npk.depthwise_forward(x, dw, strides, dilations, pads)
+    pw2 = pw.reshape(-1, pw.shape[-1])
+    z = gemm(d.reshape(-1, d.shape[-1]), pw2, bias=bias).reshape(d.shape[:-1] + (pw2.shape[1],))
+    return _act_out(z, act, alpha)
+
+
+def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True,
+                       need_db=True):
+    """(dx or None, d_depthwise, d_pointwise, dbias or None); the depthwise output is recomputed."""
+    dz = _act_in(dy, y, act, alpha)
+    d = npk.depthwise_forward(x, dw, strides, dilations, pads)
+    pw2 = pw.reshape(-1, pw.shape[-1])
+    dz2 = dz.reshape(-1, dz.shape[-1])
+    dpw = gemm(d.reshape(-1, d.shape[-1]), dz2, trans_a=True).reshape(pw.shape)
+    dd = gemm(dz2, pw2, trans_b=True).reshape(d.shape)
+    dx = npk.depthwise_backward_input(dd, dw, x.shape, strides, dilations, pads) if need_dx else None
+    ddw = npk.depthwise_backward_kernel(x, dd, dw.shape, strides, dilations, pads)
+    db = dz2.sum(axis=0) if need_db else None
+    return dx, ddw, dpw, db
+
+
 def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilations, act="linear", alpha=0.0):
     sizes, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
     out_shape = (x.shape[0],) + sizes + (w.shape[-2],)

@@ -606,13 +606,38 @@ def depthwise_conv(x, depthwise_kernel, bias=None, strides=1, padding="valid", d
 
 def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
                    activation=None, data_format=None):
-    """Depthwise convolution followed by a 1x1 convolution (with the bias and activation)."""
+    """Depthwise convolution followed by a 1x1 convolution with the bias and activation, as one op."""
     r = _channels_first_wrap(separable_conv, x, data_format, depthwise_kernel, pointwise_kernel, bias, strides,
                              padding, dilation_rate, activation)
     if r is not None:
         return r
-    d = depthwise_conv(x, depthwise_kernel, None, strides, padding, dilation_rate)
-    return conv(d, pointwise_kernel, bias, 1, "valid", 1, 1, activation)
+    xv, dv, pv = float_value(x), value(depthwise_kernel), value(pointwise_kernel)
+    rank = dv.ndim - 2
+    if rank not in (1, 2, 3) or xv.ndim != rank + 2 or xv.shape[-1] != dv.shape[-2]:
+        raise ValueError(f"separable_conv: input of shape {xv.shape} does not match depthwise kernel of shape "
+                         f"{dv.shape}")
+    mid = dv.shape[-2] * dv.shape[-1]
+    if pv.ndim not in (2, rank + 2) or pv.shape[-2] != mid or builtins.any(d != 1 for d in pv.shape[:-2]):
+        raise ValueError(f"separable_conv: pointwise kernel of shape {pv.shape} must be (*1, {mid}, out) after a "
+                         f"depthwise kernel of shape {dv.shape}")
+    strides = _tuple(strides, rank, "separable_conv", "strides")
+    dil = _tuple(dilation_rate, rank, "separable_conv", "dilation_rate")
+    p = _padding(padding, "separable_conv")
+    pads = conv_pads(xv.shape[1:-1], dv.shape[:rank], strides, dil, p, "separable_conv")
+    if xv.dtype != dv.dtype:
+        xv = xv.astype(dv.dtype)
+    act, alpha, after = _resolve_activation(activation)
+    bv = None
+    if bias is not None:
+        bv = value(bias)
+        if bv.shape != (pv.shape[-1],):
+            raise ValueError(f"separable_conv: bias of shape {bv.shape} does not match {pv.shape[-1]} output channels")
+    y = kernels.separable_forward(xv, dv, pv, bv, strides, dil, pads, act, alpha)
+    out = wrap(y)
+    if _active:
+        inputs = (x, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
+        record(out, G.separable_conv, inputs, (xv, dv, pv, y, act, alpha, strides, dil, pads))
+    return after(out) if after is not None else out
 
 
 def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,

@@ -610,6 +610,9 @@ case("depthwise-stride2-bias", lambda x, w, b: K.depthwise_conv(x, w, b, 2, "val
      atol=1e-5)
 case("depthwise1d-dilated", lambda x, w: K.depthwise_conv(x, w, None, 1, "same", 2), [rnd(2, 8, 2), rnd(3, 2, 2)],
      lambda x, w: ref_depthwise(x, w, 1, "same", 2), rtol=1e-5, atol=1e-5)
+case("separable1d-stride2", lambda x, d, p: K.separable_conv(x, d, p, None, 2, "valid"),
+     [rnd(2, 9, 2), rnd(3, 2, 3), rnd(6, 4)],
+     lambda x, d, p: ref_conv(ref_depthwise(x, d, 2, "valid"), p[None]), rtol=1e-5, atol=1e-5)
 case("separable2d", lambda x, d, p, b: K.separable_conv(x, d, p, b, 1, "same", activation="tanh"),
      [rnd(1, 5, 5, 2), rnd(3, 3, 2, 2), rnd(1, 1, 4, 3), rnd(3)],
      lambda x, d, p, b: np.tanh(ref_conv(ref_depthwise(x, d, 1, "same"), p) + b), rtol=1e-5, atol=1e-5)
