@@ -243,6 +243,27 @@ def getitem(x, key):
     return out
 
 
+def scatter(indices, values, shape):
+    """Zeros of `shape` with `values` added at `indices` (N, k) (duplicates sum), as keras.ops.scatter."""
+    vv = value(values)
+    idx = np.asarray(value(indices))
+    shape = _shape_tuple(shape, "scatter")
+    if idx.ndim < 1 or idx.shape[-1] > len(shape):
+        raise ValueError(f"scatter: indices of shape {idx.shape} do not index a tensor of shape {shape}")
+    key = tuple(np.moveaxis(idx, -1, 0))
+    dt = vv.dtype if vv.dtype.kind == "f" else vv.dtype
+    out_v = np.zeros(shape, dt)
+    try:
+        np.add.at(out_v, key, vv)
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"scatter: values of shape {vv.shape} do not fit indices {idx.shape} into shape {shape}: "
+                         f"{e}") from None
+    out = wrap(out_v)
+    if _active and vv.dtype.kind == "f":
+        record(out, G.scatter, (values,), (key, vv.shape))
+    return out
+
+
 def slice_(x, start_indices, shape):
     """Keras ops.slice: the block of `shape` starting at `start_indices`."""
     key = tuple(slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))

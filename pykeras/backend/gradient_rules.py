@@ -632,6 +632,13 @@ def take_along_axis(node, g):
 
 
 @rule
+def scatter(node, g):
+    # saved = (index tuple, values shape): the gradient of the values is the gather at the indices.
+    key, shape = node.saved
+    return (np.ascontiguousarray(g[key]).reshape(shape),)
+
+
+@rule
 def pad(node, g):
     widths, = node.saved
     sl = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(widths))

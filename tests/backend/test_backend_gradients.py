@@ -578,6 +578,27 @@ case("slice_update", lambda x, u: ops.slice_update(x, (1, 0), u), [rnd(3, 3), rn
      lambda x, u: np.concatenate([x[:1], np.concatenate([u, x[1:, 2:]], 1)], 0))
 case("tril", ops.tril, [rnd(3, 3)], np.tril)
 
+
+def ref_scatter(v, idx, shape):
+    out = np.zeros(shape)
+    np.add.at(out, tuple(idx.T), v)
+    return out
+
+
+SC_IDX = np.array([[0, 1], [2, 0], [0, 1]])
+case("scatter-dup", lambda v: ops.scatter(SC_IDX, v, (3, 2)), [rnd(3)], lambda v: ref_scatter(v, SC_IDX, (3, 2)))
+case("scatter-rows", lambda v: ops.scatter(np.array([[2], [0]]), v, (3, 4)), [rnd(2, 4)],
+     lambda v: ref_scatter(v, np.array([[2], [0]]), (3, 4)))
+case("scatter_update", lambda x, u: ops.scatter_update(x, np.array([[1, 1], [0, 2]]), u), [rnd(2, 3), rnd(2)],
+     lambda x, u: np.where(np.array([[0, 0, 1], [0, 1, 0]], bool), ref_scatter(u, np.array([[1, 1], [0, 2]]), (2, 3)), x))
+case("segment_sum", lambda d: ops.segment_sum(d, np.array([0, 2, 0, 1]), 3), [rnd(4, 2)],
+     lambda d: ref_scatter(d, np.array([[0], [2], [0], [1]]), (3, 2)))
+case("logaddexp", ops.logaddexp, [rnd(3, 4), rnd(3, 4)], np.logaddexp)
+case("diagonal", lambda x: ops.diagonal(x, 1), [rnd(3, 4)], lambda x: np.diagonal(x, 1))
+case("diag-vector", lambda x: ops.diag(x, -1), [rnd(3)], lambda x: np.diag(x, -1))
+case("trace", ops.trace, [rnd(3, 3)], np.trace)
+case("map", lambda x: ops.map(lambda r: r * r, x), [rnd(3, 2)], lambda x: x * x)
+
 # Convolutions and pooling.
 CONV = [
     ("conv1d-valid", rnd(2, 7, 3), rnd(3, 3, 4), dict(strides=1, padding="valid")),
