@@ -15,6 +15,7 @@ rule in RULES against central finite differences.
 import numpy as np
 
 from pykeras.backend import kernels
+from pykeras.backend.tape import IndexedGrad
 
 RULES = {}
 
@@ -599,13 +600,10 @@ def stack(node, g):
 @rule
 def getitem(node, g):
     # saved = (x_shape, dtype, key, basic): basic indexing selects each element at most once.
+    # The gradient is returned as an IndexedGrad, which the tape adds into the input's gradient
+    # buffer in place (cheap for many slices of one tensor).
     shape, dtype, key, basic = node.saved
-    dx = np.zeros(shape, g.dtype)
-    if basic:
-        dx[key] = g
-    else:
-        np.add.at(dx, key, g)
-    return (dx,)
+    return (IndexedGrad(shape, g.dtype, key, g, basic),)
 
 
 @rule
