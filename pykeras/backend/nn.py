@@ -811,7 +811,12 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     bv = _stat(beta, xv.ndim, a, "batch_normalization", "beta", xv.shape)
     gv = _stat(gamma, xv.ndim, a, "batch_normalization", "gamma", xv.shape)
     eps = float(epsilon)
-    y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
+    stats = (mean, var, gamma, beta)
+    if xv.ndim > 1 and builtins.all(v is None or np.ndim(value(v)) == 1 for v in stats):
+        m1, v1, g1, b1 = (None if v is None else np.asarray(value(v)) for v in stats)
+        y = kernels.bn_infer(xv, m1, v1, g1, b1, eps, axis=a)
+    else:
+        y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
     out = wrap(y.astype(xv.dtype, copy=False))
     if _active:
         shapes = tuple(None if v is None else np.shape(value(v)) for v in (mean, var, beta, gamma))
