@@ -134,6 +134,9 @@ log_softmax_backward = npk.log_softmax_backward
 softmax_xent = npk.softmax_xent
 sparse_softmax_xent = npk.sparse_softmax_xent
 sigmoid_xent = npk.sigmoid_xent
+softmax_xent_backward = npk.softmax_xent_backward
+sparse_softmax_xent_backward = npk.sparse_softmax_xent_backward
+column_sums = npk.column_sums
 sigmoid = npk.sigmoid
 
 
@@ -206,7 +209,7 @@ def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", a
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_backward_input(dz, w, x.shape, strides, dilations, pads, groups, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(x, dz, w.shape, strides, dilations, pads, groups, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
@@ -226,7 +229,7 @@ def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alph
     dz = _act_in(dy, y, act, alpha)
     dx = npk.depthwise_backward_input(dz, w, x.shape, strides, dilations, pads) if need_dx else None
     dw = npk.depthwise_backward_kernel(x, dz, w.shape, strides, dilations, pads)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
@@ -255,7 +258,7 @@ def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear",
     dd = gemm(dz2, pw2, trans_b=True).reshape(d.shape)
     dx = npk.depthwise_backward_input(dd, dw, x.shape, strides, dilations, pads) if need_dx else None
     ddw = npk.depthwise_backward_kernel(x, dd, dw.shape, strides, dilations, pads)
-    db = dz2.sum(axis=0) if need_db else None
+    db = column_sums(dz2) if need_db else None
     return dx, ddw, dpw, db
 
 
@@ -283,7 +286,7 @@ def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilat
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_forward(dz, w, strides, dilations, pads, 1, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(dz, x, w.shape, strides, dilations, pads, 1, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 

@@ -276,6 +276,9 @@ def activation(x, name, **kwargs):
     return fn(x, **kwargs)
 
 
+_RESOLVED = {}
+
+
 def _resolve_activation(act):
     """(fused name, alpha, after): the activation fused into a producer, and what to apply after it.
 
@@ -284,6 +287,15 @@ def _resolve_activation(act):
     """
     if act is None:
         return "linear", 0.0, None
+    if act.__class__ is str:
+        r = _RESOLVED.get(act)
+        if r is None:
+            r = _RESOLVED[act] = _resolve_uncached(act)
+        return r
+    return _resolve_uncached(act)
+
+
+def _resolve_uncached(act):
     if callable(act) and not isinstance(act, str):
         name = getattr(act, "__name__", None)
         module = getattr(act, "__module__", "") or ""
