@@ -20,14 +20,15 @@ int64_t leading_dim(const py::array& x, const char* fn, const char* arg) {
   }
   const int64_t rows = x.shape(0), cols = x.shape(1);
   const int64_t rs = x.strides(0), cs = x.strides(1);
-  const bool row_ok = cols <= 1 || cs == 4;
-  const bool ld_ok = rows <= 1 || (rs > 0 && rs % 4 == 0 && rs / 4 >= cols);
+  const bool empty = rows == 0 || cols == 0;  // any strides: no element is ever read
+  const bool row_ok = empty || cols <= 1 || cs == 4;
+  const bool ld_ok = empty || rows <= 1 || (rs > 0 && rs % 4 == 0 && rs / 4 >= cols);
   if (!row_ok || !ld_ok) {
     throw py::type_error(std::string(fn) + ": '" + arg + "' of shape " + shape_str(shape_of(x)) +
                          " must have contiguous, non-overlapping rows (use numpy.ascontiguousarray), got strides " +
                          shape_str(Shape(x.strides(), x.strides() + 2)));
   }
-  return rows <= 1 ? std::max<int64_t>(cols, 1) : rs / 4;
+  return empty || rows <= 1 ? std::max<int64_t>(cols, 1) : rs / 4;
 }
 
 // C = act(alpha * op(a) @ op(b) + beta * c + bias) on 2-D float32 arrays. With c=None a new

@@ -39,12 +39,17 @@ namespace {
 // k-range: A micro-panel 14 x 384 floats = 21 KiB, under half of L1d, leaving room for the B
 // panel lines streaming through. Narrower ISAs use the same depth.
 constexpr int64_t kKC = 384;
+// Deepest k-range for products with at most kNarrowTiles column tiles: their A micro-panel is
+// read straight from A and reused by only a few tiles, so a longer contiguous run of each row
+// (14 x 640 floats = 35 KiB, still within L1d) streams better than two passes over C.
+constexpr int64_t kKCNarrow = 640;
+constexpr int64_t kNarrowTiles = 2;
 // Columns per B block: 384 x 384 floats = 576 KiB of the 1 MiB L2, the rest for A panels and C.
 constexpr int64_t kNC = 384;
-// Rows of A packed at once: an A block of 1008 x 384 floats (1.5 MiB) lives in L2/L3; B is
-// re-packed once per row block, so larger blocks pack B less often.
-constexpr int64_t kMC = (1008 / kMR) * kMR;
-// Extra floats in the row stride of a packed A block, so that consecutive rows start in
+// Rows of a transposed A packed at once: for each kk one contiguous run of 168 floats is read
+// (rather than 14 floats at a stride of lda), and the 168 x 384 block (252 KiB) stays in L2.
+constexpr int64_t kMCTrans = 12 * kMR;
+// Extra floats in the row stride of a packed A micro-panel, so that consecutive rows start in
 // different cache sets even when kc is a multiple of 1 KiB.
 constexpr int64_t kRowPad = 16;
 // Pack A only when each micro-panel feeds more than this many column tiles; pack a row-major B
@@ -58,8 +63,13 @@ constexpr int64_t kMinParallelFmas = int64_t(1) << 18;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Equal k-ranges of at most kKC: a depth of 392 is two ranges of 392 rather than 384 + 8.
-int64_t k_range(int64_t k) { return k <= kKC ? k : ceil_div(k, ceil_div(k, kKC)); }
+// Equal k-ranges of at most kKC (kKCNarrow for narrow products): a depth of 392 is two ranges
+// of 196 rather than 384 + 8. Depends on the problem's shape only, never on the thread split,
+// so every thread count sums each element in the same ranges.
+int64_t k_range(const Problem& p) {
+  const int64_t limit = ceil_div(p.n, kNR) <= kNarrowTiles ? kKCNarrow : kKC;
+  return p.k <= limit ? p.k : ceil_div(p.k, ceil_div(p.k, limit));
+}
 
 // How one block of C is computed.
 struct Plan {
@@ -69,7 +79,7 @@ struct Plan {
 
 Plan make_plan(const Problem& p, int64_t rows, int64_t cols) {
   Plan plan;
-  plan.kc = k_range(p.k);
+  plan.kc = k_range(p);
   plan.pack_a = ceil_div(cols, kNR) > kPackAMinTiles && p.k > 0;
   plan.pack_b = p.trans_b || (ceil_div(rows, kMR) > kPackBMinTiles && p.k > 0);
   return plan;
@@ -90,20 +100,24 @@ void run_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
   const Plan plan = make_plan(p, m1 - m0, n1 - n0);
   const KernelSet& kernels = pyk::gemm::PYK_ISA_NS::kernels();
   const int64_t kc_max = plan.kc;
-  const int64_t ldd = round_up(kc_max, 16) + kRowPad;  // row stride of a packed row-major A block
+  // Row stride of a packed row-major A micro-panel.
+  const int64_t ldd = round_up(kc_max, 16) + kRowPad;
   float* abuf = nullptr;
   float* bbuf = nullptr;
   if (plan.pack_a) {
-    const int64_t need = p.trans_a ? round_up(kMC, kMR) * kc_max : kMC * ldd;
-    a_buffer().reserve(need);
+    a_buffer().reserve(p.trans_a ? kMCTrans * kc_max : kMR * ldd);
     abuf = a_buffer().data();
   }
   if (plan.pack_b) {
     b_buffer().reserve(round_up(std::min(kNC, n1 - n0), kNR) * kc_max);
     bbuf = b_buffer().data();
   }
+  // Rows per A block: a transposed A is packed kMCTrans rows at a time; otherwise A is read in
+  // place or packed one micro-panel at a time, and needs no row blocks.
+  const int64_t mc_max = plan.pack_a && p.trans_a ? kMCTrans : m1 - m0;
   const int64_t k = p.k;
-  for (int64_t pc = 0; pc == 0 || pc < k; pc += kc_max) {
+  // k == 0 still runs one (empty) k-range: C = act(beta * C + bias).
+  for (int64_t pc = 0; pc == 0 || pc < k; pc += std::max<int64_t>(kc_max, 1)) {
     const int64_t kc = std::min(kc_max, k - pc);
     const bool first = pc == 0, last = pc + kc >= k;
     Epilogue ep;
@@ -111,52 +125,46 @@ void run_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
     ep.beta = first ? p.beta : 1.0f;
     ep.act = last ? p.act : Activation::linear;
     ep.act_alpha = p.act_alpha;
-    for (int64_t ic = m0; ic < m1; ic += kMC) {
-      const int64_t mc = plan.pack_a ? std::min(kMC, m1 - ic) : m1 - ic;
-      // A source for rows ic.., depth pc..: element (r, kk) at a_blk[r * a_rs + kk * a_ks]; the
-      // micro-panel of rows ir.. starts at a_blk + ir * a_row_step.
-      const float* a_blk;
-      int64_t a_rs, a_ks, a_row_step;
-      if (!p.trans_a) {
-        const float* src = p.a + ic * p.lda + pc;
-        if (plan.pack_a) {
-          pack_a_rows(src, p.lda, mc, kc, abuf, ldd);
-          a_blk = abuf; a_rs = ldd;
-        } else {
-          a_blk = src; a_rs = p.lda;
-        }
-        a_ks = 1; a_row_step = a_rs;
+    for (int64_t jc = n0; jc < n1; jc += kNC) {
+      const int64_t nc = std::min(kNC, n1 - jc);
+      // B source: element (kk, j) of tile column jr at b_blk[jr * b_col_step + kk * b_ks + j].
+      const float* b_blk;
+      int64_t b_ks, b_col_step;
+      if (plan.pack_b) {
+        const float* src = p.trans_b ? p.b + jc * p.ldb + pc : p.b + pc * p.ldb + jc;
+        pack_b(src, p.ldb, p.trans_b, kc, nc, bbuf);
+        b_blk = bbuf; b_ks = kNR; b_col_step = kc;
       } else {
-        const float* src = p.a + pc * p.lda + ic;
-        if (plan.pack_a) {
-          pack_a_kmajor(src, p.lda, mc, kc, abuf);
-          a_blk = abuf; a_ks = kMR; a_row_step = kc;
-        } else {
-          a_blk = src; a_ks = p.lda; a_row_step = 1;
-        }
-        a_rs = 1;
+        b_blk = p.b + pc * p.ldb + jc; b_ks = p.ldb; b_col_step = 1;
       }
-      const int a_row = a_ks == 1 ? 1 : 0;
 
-      for (int64_t jc = n0; jc < n1; jc += kNC) {
-        const int64_t nc = std::min(kNC, n1 - jc);
-        // B source: element (kk, j) of tile column jr at b_blk[jr * b_col_step + kk * b_ks + j].
-        const float* b_blk;
-        int64_t b_ks, b_col_step;
-        if (plan.pack_b) {
-          const float* src = p.trans_b ? p.b + jc * p.ldb + pc : p.b + pc * p.ldb + jc;
-          pack_b(src, p.ldb, p.trans_b, kc, nc, bbuf);
-          b_blk = bbuf; b_ks = kNR; b_col_step = kc;
-        } else {
-          b_blk = p.b + pc * p.ldb + jc; b_ks = p.ldb; b_col_step = 1;
-        }
-
+      for (int64_t ic = m0; ic < m1; ic += mc_max) {
+        const int64_t mc = std::min(mc_max, m1 - ic);
+        if (plan.pack_a && p.trans_a) pack_a_kmajor(p.a + pc * p.lda + ic, p.lda, mc, kc, abuf);
         for (int64_t ir = 0; ir < mc; ir += kMR) {
           const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+          // The A micro-panel: rows ic + ir.., depth pc.., element (r, kk) at
+          // t.a[r * t.a_rs + kk * t.a_ks].
           Tile t;
+          if (!p.trans_a) {
+            const float* src = p.a + (ic + ir) * p.lda + pc;
+            if (plan.pack_a) {
+              pack_a_rows(src, p.lda, mr, kc, abuf, ldd);
+              t.a = abuf; t.a_rs = ldd;
+            } else {
+              t.a = src; t.a_rs = p.lda;
+            }
+            t.a_ks = 1;
+          } else {
+            if (plan.pack_a) {
+              t.a = abuf + ir * kc; t.a_ks = kMR;
+            } else {
+              t.a = p.a + pc * p.lda + ic + ir; t.a_ks = p.lda;
+            }
+            t.a_rs = 1;
+          }
+          const int a_row = p.trans_a ? 0 : 1;
           t.k = kc;
-          t.a = a_blk + ir * a_row_step;
-          t.a_rs = a_rs; t.a_ks = a_ks;
           t.b_ks = b_ks;
           t.ldc = p.ldc;
           t.ep = ep;
