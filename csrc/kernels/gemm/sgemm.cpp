@@ -210,10 +210,20 @@ void sgemm(const Problem& p) {
   }
 }
 
+void ukernel_tile(int64_t k, const float* a, const float* b, float* c, int64_t ldc) {
+  Tile t;
+  t.k = k;
+  t.a = a; t.a_rs = 1; t.a_ks = kMR;
+  t.b = b; t.b_ks = kNR;
+  t.c = c; t.ldc = ldc;
+  t.nr = kNR;
+  kernels().fn[0][0][kNV - 1][kMR - 1](t);
+}
+
 }  // namespace pyk::gemm::PYK_ISA_NS
 
 namespace pyk::gemm {
 namespace isa = PYK_ISA_NS;
 extern const Table PYK_TABLE(table);
-const Table PYK_TABLE(table) = {&isa::sgemm};
+const Table PYK_TABLE(table) = {&isa::sgemm, &isa::ukernel_tile, isa::kMR, isa::kNR};
 }  // namespace pyk::gemm
