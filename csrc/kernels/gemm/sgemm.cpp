@@ -56,6 +56,12 @@ constexpr int64_t kRowPad = 16;
 // only when more than this many row tiles read each panel.
 constexpr int64_t kPackAMinTiles = 4;
 constexpr int64_t kPackBMinTiles = 2;
+// A is packed whatever its reuse when reading it in place would thrash a cache: the 14 rows
+// of a row-major A whose stride is a multiple of 2 KiB (512 floats) fall into one or two L1
+// sets (64 sets of 64 bytes, 12 ways); the up to 640 kk-rows of a transposed A whose stride is
+// a multiple of 4 KiB (1024 floats) fall into at most 16 of the 1024 L2 sets (16 ways).
+constexpr int64_t kRowAliasing = 512;
+constexpr int64_t kKRowAliasing = 1024;
 // About 2-3 microseconds of single-core work: below this, waking a second thread costs more
 // than it saves.
 constexpr int64_t kMinParallelFmas = int64_t(1) << 18;
@@ -80,7 +86,8 @@ struct Plan {
 Plan make_plan(const Problem& p, int64_t rows, int64_t cols) {
   Plan plan;
   plan.kc = k_range(p);
-  plan.pack_a = ceil_div(cols, kNR) > kPackAMinTiles && p.k > 0;
+  const bool thrashes = p.trans_a ? p.lda % kKRowAliasing == 0 : p.lda % kRowAliasing == 0;
+  plan.pack_a = (ceil_div(cols, kNR) > kPackAMinTiles || thrashes) && p.k > 0;
   plan.pack_b = p.trans_b || (ceil_div(rows, kMR) > kPackBMinTiles && p.k > 0);
   return plan;
 }

@@ -24,6 +24,13 @@ void ukernel(const Tile& t) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = simd::zero();
 
+  // Ask for the C tile's lines now (for writing), so the stores at the end do not wait on them.
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    __builtin_prefetch(t.c + r * t.ldc, 1, 3);
+    if (NV * W > 16) __builtin_prefetch(t.c + r * t.ldc + NV * W - 1, 1, 3);
+  }
+
   const int last_lanes = t.nr - (NV - 1) * W;  // valid lanes of the last vector, 1..W
   const float* a = t.a;
   const float* b = t.b;
