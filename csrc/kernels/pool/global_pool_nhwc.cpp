@@ -83,43 +83,52 @@ void global_avg_forward(int64_t n, int64_t s, int64_t c, const float* x, float* 
   });
 }
 
+namespace {
+
+// One (image, channel tile) column of the max backward: dy goes to the first position (in scan
+// order) holding the maximum. Pointers and sizes are by-value parameters so that they stay in
+// registers across the stores (vector stores may alias anything).
+template <class Tile>
+void max_column_backward(Tile t, const float* xp, const float* g, float* dxp, int64_t s, int64_t stride) {
+  constexpr int NV = Tile::kVecs;
+  VecF m[NV], gv[NV];
+  column_max(t, xp, s, stride, m);
+  for (int j = 0; j < NV; ++j) gv[j] = t.load(g, j);
+  for (int64_t r = 0; r < s; ++r, xp += stride, dxp += stride) {
+    for (int j = 0; j < NV; ++j) {
+      // A lane gets its gradient at the first maximum, zeros at later ties.
+      const MaskF eq = cmp_eq(t.load(xp, j), m[j]);
+      t.store(dxp, j, select(eq, gv[j], zero()));
+      gv[j] = select(eq, zero(), gv[j]);
+    }
+  }
+}
+
+// dx rows [lo, hi) of the average backward: dy[image] / s broadcast over positions.
+void avg_rows_backward(const float* dy, float* dx, int64_t s, int64_t c, int64_t lo, int64_t hi) {
+  const VecF count = set1(static_cast<float>(s));
+  for (int64_t r = lo; r < hi; ++r) {
+    const float* g = dy + (r / s) * c;
+    float* out = dx + r * c;
+    for_channel_tiles(0, c, [&](int64_t c0, auto tile) {
+      for (int j = 0; j < decltype(tile)::kVecs; ++j) tile.store(out + c0, j, tile.load(g + c0, j) / count);
+    });
+  }
+}
+
+}  // namespace
+
 void global_max_backward(int64_t n, int64_t s, int64_t c, const float* x, const float* dy, float* dx) {
-  for_image_channel_blocks(n, s, c, [&](int64_t img, int64_t cb, int64_t ce) {
-    for_channel_tiles(cb, ce, [&](int64_t c0, auto tile) {
-      constexpr int NV = decltype(tile)::kVecs;
-      const float* xp = x + img * s * c + c0;
-      float* dxp = dx + img * s * c + c0;
-      VecF m[NV], g[NV];
-      MaskF taken[NV];
-      column_max(tile, xp, s, c, m);
-      for (int j = 0; j < NV; ++j) {
-        g[j] = tile.load(dy + img * c + c0, j);
-        taken[j] = cmp_lt(zero(), zero());
-      }
-      // dy goes to the first position (in scan order) holding the maximum.
-      for (int64_t r = 0; r < s; ++r, xp += c, dxp += c) {
-        for (int j = 0; j < NV; ++j) {
-          const MaskF eq = cmp_eq(tile.load(xp, j), m[j]) & ~taken[j];
-          taken[j] = taken[j] | eq;
-          tile.store(dxp, j, select(eq, g[j], zero()));
-        }
-      }
+  for_image_channel_blocks(n, s, c, [=](int64_t img, int64_t cb, int64_t ce) {
+    for_channel_tiles(cb, ce, [=](int64_t c0, auto tile) {
+      max_column_backward(tile, x + img * s * c + c0, dy + img * c + c0, dx + img * s * c + c0, s, c);
     });
   });
 }
 
 void global_avg_backward(int64_t n, int64_t s, int64_t c, const float* dy, float* dx) {
-  const VecF count = set1(static_cast<float>(s));
   const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, c));
-  parallel_for(0, n * s, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const float* g = dy + (r / s) * c;
-      float* out = dx + r * c;
-      for_channel_tiles(0, c, [&](int64_t c0, auto tile) {
-        for (int j = 0; j < decltype(tile)::kVecs; ++j) tile.store(out + c0, j, tile.load(g + c0, j) / count);
-      });
-    }
-  });
+  parallel_for(0, n * s, grain, [=](int64_t lo, int64_t hi) { avg_rows_backward(dy, dx, s, c, lo, hi); });
 }
 
 }  // namespace pyk::pool::PYK_ISA_NS

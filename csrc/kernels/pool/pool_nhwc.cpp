@@ -55,7 +55,7 @@ struct WindowView {
 };
 
 template <bool kMax, class Tile>
-inline void reduce_window(Tile t, const WindowView& v, float* out) {
+inline void reduce_window(Tile t, WindowView v, float* out) {
   constexpr int NV = Tile::kVecs;
   VecF acc[NV];
   for (int j = 0; j < NV; ++j) acc[j] = kMax ? set1(-std::numeric_limits<float>::infinity()) : zero();
@@ -74,31 +74,38 @@ inline void reduce_window(Tile t, const WindowView& v, float* out) {
   for (int j = 0; j < NV; ++j) t.store(out, j, acc[j]);
 }
 
+// Output rows [lo, hi) of the forward. Loop bodies take their geometry as by-value
+// parameters: vector stores may alias anything (the intrinsic types are may_alias), so values
+// read through a lambda's captures would be reloaded from memory after every store.
 template <bool kMax>
-void pool_forward(const Window& w, const float* x, float* y) {
+void forward_rows(Window w, const float* x, float* y, int64_t lo, int64_t hi) {
   const int64_t C = w.c, H = w.in[1], W = w.in[2];
   const int64_t OD = w.out[0], OH = w.out[1], OW = w.out[2];
   const int64_t image = w.in[0] * H * W * C;
-  const int64_t rows = w.n * OD * OH;
-  const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, OW * C));
-  parallel_for(0, rows, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const int64_t oh = r % OH, od = (r / OH) % OD, n = r / (OH * OD);
-      const Range rd = window_range(w, 0, od), rh = window_range(w, 1, oh);
-      float* yrow = y + r * OW * C;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const Range rw = window_range(w, 2, ow);
-        const WindowView v{x + n * image + ((rd.lo * H + rh.lo) * W + rw.lo) * C,
-                           rd.hi - rd.lo, rh.hi - rh.lo, rw.hi - rw.lo, H * W * C, W * C, C};
-        float* out = yrow + ow * C;
-        for_channel_tiles(0, C, [&](int64_t c0, auto tile) {
-          WindowView vc = v;
-          vc.first += c0;
-          reduce_window<kMax>(tile, vc, out + c0);
-        });
-      }
+  for (int64_t r = lo; r < hi; ++r) {
+    const int64_t oh = r % OH, od = (r / OH) % OD, n = r / (OH * OD);
+    const Range rd = window_range(w, 0, od), rh = window_range(w, 1, oh);
+    float* yrow = y + r * OW * C;
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const Range rw = window_range(w, 2, ow);
+      const WindowView v{x + n * image + ((rd.lo * H + rh.lo) * W + rw.lo) * C,
+                         rd.hi - rd.lo, rh.hi - rh.lo, rw.hi - rw.lo, H * W * C, W * C, C};
+      float* out = yrow + ow * C;
+      for_channel_tiles(0, C, [&](int64_t c0, auto tile) {
+        WindowView vc = v;
+        vc.first += c0;
+        reduce_window<kMax>(tile, vc, out + c0);
+      });
     }
-  });
+  }
+}
+
+template <bool kMax>
+void pool_forward(const Window& w, const float* x, float* y) {
+  const int64_t rows = w.n * w.out[0] * w.out[1];
+  const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, w.out[2] * w.c));
+  const Window wc = w;
+  parallel_for(0, rows, grain, [=](int64_t lo, int64_t hi) { forward_rows<kMax>(wc, x, y, lo, hi); });
 }
 
 // The part of one window that a thread owns: input rows (flat index (n*D + d)*H + h) in
@@ -115,7 +122,7 @@ struct Ownership {
 // Writes (kStore) or adds the gradient of one window into the owned part of dx for one channel
 // tile. Max: dy goes to the first element equal to the window maximum in scan order.
 template <bool kMax, bool kStore, class Tile>
-inline void scatter_window(Tile t, const WindowView& xv, const float* dyp, float* dx_first, const Ownership& own) {
+inline void scatter_window(Tile t, WindowView xv, const float* dyp, float* dx_first, Ownership own) {
   constexpr int NV = Tile::kVecs;
   VecF g[NV], m[NV];
   for (int j = 0; j < NV; ++j) {
@@ -163,10 +170,60 @@ inline void scatter_window(Tile t, const WindowView& xv, const float* dyp, float
   }
 }
 
+// Input rows [lo, hi) of the backward: zeroes them where needed and applies every window
+// that touches them, in ascending output order, writing only these rows.
 template <bool kMax>
-void pool_backward(const Window& w, const float* x, const float* dy, float* dx) {
+void backward_rows(Window w, bool overlap, bool need_zero, const float* x, const float* dy, float* dx, int64_t lo,
+                   int64_t hi) {
   const int64_t C = w.c, D = w.in[0], H = w.in[1], W = w.in[2];
   const int64_t OD = w.out[0], OH = w.out[1], OW = w.out[2];
+  const int64_t row_len = W * C;
+  int64_t zeroed = lo;  // owned rows [lo, zeroed) have been zeroed
+  auto zero_until = [&](int64_t end) {
+    end = std::min(end, hi);
+    if (need_zero && end > zeroed) {
+      std::memset(dx + zeroed * row_len, 0, sizeof(float) * static_cast<size_t>((end - zeroed) * row_len));
+      zeroed = end;
+    }
+  };
+  const int64_t n_first = lo / (D * H), n_last = (hi - 1) / (D * H);
+  for (int64_t n = n_first; n <= n_last; ++n) {
+    for (int64_t od = 0; od < OD; ++od) {
+      const Range rd = window_range(w, 0, od);
+      if ((n * D + rd.hi) * H <= lo || (n * D + rd.lo) * H >= hi) continue;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const Range rh = window_range(w, 1, oh);
+        const Ownership own{lo, hi, (n * D + rd.lo) * H + rh.lo, H};
+        bool touches = false;
+        for (int64_t d = 0; d < rd.hi - rd.lo && !touches; ++d) {
+          const int64_t r0 = own.row0 + d * H, r1 = r0 + (rh.hi - rh.lo);
+          touches = r0 < hi && r1 > lo;
+        }
+        if (!touches) continue;
+        zero_until((n * D + rd.hi - 1) * H + rh.hi);
+        const float* dyrow = dy + ((n * OD + od) * OH + oh) * OW * C;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const Range rw = window_range(w, 2, ow);
+          const int64_t first = (own.row0 * W + rw.lo) * C;
+          const WindowView v{x + first, rd.hi - rd.lo, rh.hi - rh.lo, rw.hi - rw.lo, H * W * C, W * C, C};
+          for_channel_tiles(0, C, [&](int64_t c0, auto tile) {
+            WindowView vc = v;
+            vc.first += c0;
+            if (overlap) {
+              scatter_window<kMax, false>(tile, vc, dyrow + ow * C + c0, dx + first + c0, own);
+            } else {
+              scatter_window<kMax, true>(tile, vc, dyrow + ow * C + c0, dx + first + c0, own);
+            }
+          });
+        }
+      }
+    }
+  }
+  zero_until(hi);
+}
+
+template <bool kMax>
+void pool_backward(const Window& w, const float* x, const float* dy, float* dx) {
   bool overlap = false, covers = true;
   for (int k = 0; k < 3; ++k) {
     if (w.out[k] > 1 && w.stride[k] < w.pool[k]) overlap = true;
@@ -175,53 +232,11 @@ void pool_backward(const Window& w, const float* x, const float* dy, float* dx) 
     if (!no_gaps || !reaches_end) covers = false;
   }
   const bool need_zero = overlap || !covers;
-  const int64_t row_len = W * C;
-  const int64_t rows = w.n * D * H;
-  const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, row_len));
-
-  parallel_for(0, rows, grain, [&](int64_t lo, int64_t hi) {
-    int64_t zeroed = lo;  // owned rows [lo, zeroed) have been zeroed
-    auto zero_until = [&](int64_t end) {
-      end = std::min(end, hi);
-      if (need_zero && end > zeroed) {
-        std::memset(dx + zeroed * row_len, 0, sizeof(float) * static_cast<size_t>((end - zeroed) * row_len));
-        zeroed = end;
-      }
-    };
-    const int64_t n_first = lo / (D * H), n_last = (hi - 1) / (D * H);
-    for (int64_t n = n_first; n <= n_last; ++n) {
-      for (int64_t od = 0; od < OD; ++od) {
-        const Range rd = window_range(w, 0, od);
-        if ((n * D + rd.hi) * H <= lo || (n * D + rd.lo) * H >= hi) continue;
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const Range rh = window_range(w, 1, oh);
-          const Ownership own{lo, hi, (n * D + rd.lo) * H + rh.lo, H};
-          bool touches = false;
-          for (int64_t d = 0; d < rd.hi - rd.lo && !touches; ++d) {
-            const int64_t r0 = own.row0 + d * H, r1 = r0 + (rh.hi - rh.lo);
-            touches = r0 < hi && r1 > lo;
-          }
-          if (!touches) continue;
-          zero_until((n * D + rd.hi - 1) * H + rh.hi);
-          const float* dyrow = dy + ((n * OD + od) * OH + oh) * OW * C;
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const Range rw = window_range(w, 2, ow);
-            const int64_t first = (own.row0 * W + rw.lo) * C;
-            const WindowView v{x + first, rd.hi - rd.lo, rh.hi - rh.lo, rw.hi - rw.lo, H * W * C, W * C, C};
-            for_channel_tiles(0, C, [&](int64_t c0, auto tile) {
-              WindowView vc = v;
-              vc.first += c0;
-              if (overlap) {
-                scatter_window<kMax, false>(tile, vc, dyrow + ow * C + c0, dx + first + c0, own);
-              } else {
-                scatter_window<kMax, true>(tile, vc, dyrow + ow * C + c0, dx + first + c0, own);
-              }
-            });
-          }
-        }
-      }
-    }
-    zero_until(hi);
+  const int64_t rows = w.n * w.in[0] * w.in[1];
+  const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(1, w.in[2] * w.c));
+  const Window wc = w;
+  parallel_for(0, rows, grain, [=](int64_t lo, int64_t hi) {
+    backward_rows<kMax>(wc, overlap, need_zero, x, dy, dx, lo, hi);
   });
 }
 
