@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/norm/double_sum.h"
 #include "kernels/norm/norm.h"
 #include "kernels/pool/channel_tiles.h"
 #include "runtime/aligned.h"
@@ -44,23 +45,6 @@ constexpr int64_t kBlockElements = 16384;
 // they are added into double accumulators: the float rounding stays near 1e-7 relative.
 constexpr int64_t kFlushRows = 16;
 constexpr int64_t kFlushVecs = 16;
-
-// acc[0 .. kWidth) += the lanes of v, in double.
-inline void add_to_double(VecF v, double* acc) {
-#if PYK_ISA_LEVEL == 2
-  const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v.v));
-  const __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v.v, 1));
-  _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_loadu_pd(acc), lo));
-  _mm512_storeu_pd(acc + 8, _mm512_add_pd(_mm512_loadu_pd(acc + 8), hi));
-#elif PYK_ISA_LEVEL == 1
-  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v.v));
-  const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v.v, 1));
-  _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
-  _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
-#else
-  acc[0] += static_cast<double>(v.v);
-#endif
-}
 
 // Per-channel sums of two terms over a part of the tensor:
 //   kGrad = false:  a = x - center,  b = (x - center)^2
