@@ -40,12 +40,82 @@ constexpr int dw_pixels() {
   return V == 1 ? 8 : V == 2 ? 4 : V == 3 ? 3 : 2;
 }
 
+// Fast path for three column taps at consecutive input offsets (a 3-wide kernel with unit
+// dilation: forward kw = 0, 1, 2, or backward-data with kw reversed) and a in {1, 2}: for a tile
+// of T pixels each input vector is loaded once and feeds every (pixel, tap) pair that reads it,
+// and the tap row's 3 x V weight vectors sit in registers for the whole tile. Interior pixels
+// [p, p_hi) only (all taps in bounds); returns the first pixel not done.
+constexpr int kDw3Pixels = PYK_ISA_LEVEL == 1 ? 6 : 8;
+
+// Prefetches (into L2) the V channel vectors of n pixels, pixel stride cm floats. Used on the
+// input row the next output row will read first, so that it streams in from L3/DRAM while this
+// row computes: the depthwise kernels are bound by memory, not by arithmetic.
+inline void prefetch_pixels(const float* p, int64_t n, int64_t cm, int v) {
+  constexpr int64_t kLine = 64 / sizeof(float);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t f = 0; f < v * kWidth; f += kLine) __builtin_prefetch(p + i * cm + f, 0, 2);
+}
+
+template <int V, int A>
+int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt, const DwTaps& taps, int64_t cm,
+                     int64_t p, int64_t p_hi, float* out, int64_t out_ps, int64_t c0, const VecF* b, Activation act,
+                     float alpha, const float* pf) {
+  constexpr int T = kDw3Pixels;
+  constexpr int kSpan = (T - 1) * A + 3;  // input pixels read by a tile
+  const bool vec_act = act_is_vector(act);
+  const Activation vact = vec_act ? act : Activation::linear;
+  const VecF valpha = set1(alpha);
+  for (; p + T <= p_hi; p += T) {
+    if (pf) prefetch_pixels(pf + (p * A + taps.off[0]) * cm + c0, T * A, cm, V);
+    VecF acc[T][V];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[t][v] = b[v];
+    for (int64_t i = 0; i < nrt; ++i) {
+      const float* x = in[i] + (p * A + taps.off[0]) * cm + c0;
+      VecF wv[3][V];
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; ++j)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) wv[j][v] = load(w[i] + taps.kw[j] * cm + c0 + v * kWidth);
+      // A running pointer (not x + q * cm) keeps the unrolled loop to one address register.
+      const float* xq = x;
+#pragma GCC unroll 24
+      for (int q = 0; q < kSpan; ++q, xq += cm) {
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) {
+          const VecF xv = load(xq + v * kWidth);
+          // Input pixel q feeds tile pixel t through tap j = q - t * A.
+#pragma GCC unroll 8
+          for (int t = 0; t < T; ++t) {
+            const int j = q - t * A;
+            if (j >= 0 && j < 3) acc[t][v] = fmadd(xv, wv[j][v], acc[t][v]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      float* o = out + (p + t) * out_ps + c0;
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) store(o + v * kWidth, act_vec(acc[t][v], vact, valpha));
+      if (!vec_act) act_apply(o, V * kWidth, act, alpha);
+    }
+  }
+  return p;
+}
+
+inline bool dw3_applies(const DwTaps& taps, int64_t a) {
+  return taps.n == 3 && taps.off[1] == taps.off[0] + 1 && taps.off[2] == taps.off[1] + 1 && (a == 1 || a == 2);
+}
+
 // One block of V vectors (channels c0 .. c0 + V*W, masked to n lanes in the last vector when
 // kMask, which implies V == 1) for every output pixel p in [0, np).
 template <int V, bool kMask>
 void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt, const DwTaps& taps, int64_t a,
                      int64_t in_w, int64_t cm, int64_t np, float* out, int64_t out_ps, int64_t c0, int n,
-                     const float* bias, Activation act, float alpha) {
+                     const float* bias, Activation act, float alpha, const float* pf) {
   constexpr int T = dw_pixels<V>();
   int64_t min_off = 0, max_off = 0;
   for (int64_t j = 0; j < taps.n; ++j) {
@@ -91,6 +161,12 @@ void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt,
 
   for (int64_t p = 0; p < p_lo; ++p) single(p);
   int64_t p = p_lo;
+  if constexpr (!kMask && V <= 2) {
+    if (dw3_applies(taps, a)) {
+      p = a == 1 ? dw3_interior<V, 1>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf)
+                 : dw3_interior<V, 2>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf);
+    }
+  }
   for (; p + T <= p_hi; p += T) {
     VecF acc[T][V];
 #pragma GCC unroll 8
@@ -121,21 +197,23 @@ void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt,
 // All channel blocks of a row.
 inline void dw_gather_row(const float* const* in, const float* const* w, int64_t nrt, const DwTaps& taps, int64_t a,
                           int64_t in_w, int64_t cm, int64_t np, float* out, int64_t out_ps, const float* bias,
-                          Activation act, float alpha) {
+                          Activation act, float alpha, const float* pf = nullptr) {
+  // The 3-tap fast path keeps 3 x V weight vectors in registers: at most 2 vectors per block.
+  const int64_t vmax = dw3_applies(taps, a) ? 2 : kMaxV;
   int64_t c = 0;
   while (cm - c >= kWidth) {
-    const int64_t v = min64(kMaxV, (cm - c) / kWidth);
+    const int64_t v = min64(vmax, (cm - c) / kWidth);
     switch (v) {
-      case 1: dw_gather_block<1, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha); break;
-      case 2: dw_gather_block<2, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha); break;
-      case 3: dw_gather_block<3, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha); break;
-      default: dw_gather_block<4, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha); break;
+      case 1: dw_gather_block<1, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha, pf); break;
+      case 2: dw_gather_block<2, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha, pf); break;
+      case 3: dw_gather_block<3, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha, pf); break;
+      default: dw_gather_block<4, false>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, kWidth, bias, act, alpha, pf); break;
     }
     c += v * kWidth;
   }
   if (c < cm) {
     dw_gather_block<1, true>(in, w, nrt, taps, a, in_w, cm, np, out, out_ps, c, static_cast<int>(cm - c), bias, act,
-                             alpha);
+                             alpha, pf);
   }
 }
 
@@ -259,9 +337,10 @@ inline int64_t row_taps(const Shape& s, const DwGeom& g, InputRows& rows, int64_
 }
 
 
-// Row-level entry points (dwconv_nhwc.cpp), also used by the separable convolution.
+// Row-level entry points (dwconv_nhwc.cpp), also used by the separable convolution. pf, when
+// not null, is the input row to prefetch while this row computes.
 void dw_forward_row(const Shape& s, const float* const* in, const float* const* wr, int64_t nrt, const float* bias,
-                    Activation act, float alpha, float* out);
+                    Activation act, float alpha, float* out, const float* pf = nullptr);
 void dw_backward_filter_row(const Shape& s, const float* const* in, const int64_t* tap_rows, int64_t nrt,
                             const float* dyrow, float* gw, float* gb);
 // Number of weight-gradient partitions for a depthwise problem (a function of the shape only).

@@ -21,9 +21,21 @@ constexpr double kPartitionFlops = 1.0e6;
 
 }  // namespace
 
+// The last input row that output row + 1 reads (the one not already read by this row), if it is
+// a plain row of x (multiplier 1, 2-d); else null.
+const float* next_input_row(const Shape& s, const DwGeom& g, const float* x, int64_t row) {
+  if (g.M != 1 || g.KD != 1) return nullptr;
+  const int64_t next = row + 1;
+  if (next >= s.batch * g.Ho) return nullptr;
+  const int64_t n = next / g.Ho, oh = next % g.Ho;
+  const int64_t ih = oh * s.stride[1] - s.pad[1] + (g.KH - 1) * s.dilation[1];
+  if (ih < 0 || ih >= g.H) return nullptr;
+  return x + (n * g.H + ih) * g.W * g.C;
+}
+
 // Forward row kernel used by the depthwise and separable paths: out row (Wo x cm, pixel stride cm).
 void dw_forward_row(const Shape& s, const float* const* in, const float* const* wr, int64_t nrt, const float* bias,
-                    Activation act, float alpha, float* out) {
+                    Activation act, float alpha, float* out, const float* pf) {
   const int64_t KW = s.k[2];
   int64_t off[64], kw_of[64];
   AlignedBuffer<int64_t> big(static_cast<size_t>(KW > 64 ? 2 * KW : 0));
@@ -34,7 +46,7 @@ void dw_forward_row(const Shape& s, const float* const* in, const float* const* 
     pk[kw] = kw;
   }
   const DwTaps taps{po, pk, KW};
-  dw_gather_row(in, wr, nrt, taps, s.stride[2], s.in[2], s.cout, s.out[2], out, s.cout, bias, act, alpha);
+  dw_gather_row(in, wr, nrt, taps, s.stride[2], s.in[2], s.cout, s.out[2], out, s.cout, bias, act, alpha, pf);
 }
 
 void dw_forward(const Shape& s, const float* x, const float* w, const float* bias, Activation act, float alpha,
@@ -50,7 +62,8 @@ void dw_forward(const Shape& s, const float* x, const float* w, const float* bia
       const int64_t n = row / (g.Do * g.Ho), od = (row / g.Ho) % g.Do, oh = row % g.Ho;
       const int64_t nrt = row_taps(s, g, inputs, n, od, oh, in.data(), tap_rows.data());
       for (int64_t i = 0; i < nrt; ++i) wr.data()[i] = w + tap_rows.data()[i] * g.KW * g.cm;
-      dw_forward_row(s, in.data(), wr.data(), nrt, bias, act, alpha, y + row * g.Wo * g.cm);
+      dw_forward_row(s, in.data(), wr.data(), nrt, bias, act, alpha, y + row * g.Wo * g.cm,
+                     next_input_row(s, g, x, row));
     }
   });
 }
