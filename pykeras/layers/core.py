@@ -295,6 +295,9 @@ class RepeatVector(Layer):
 
 def _serialize_function(fn):
     """Keras 3's form for a Python function: its registered name, or marshalled bytecode."""
+    stored = getattr(fn, "_pykeras_serialized", None)
+    if stored is not None:  # revived from a config: give back exactly what was read
+        return stored
     if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>" or getattr(fn, "__closure__", None):
         code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
         defaults = fn.__defaults__
@@ -314,7 +317,9 @@ def _deserialize_function(config, custom_objects=None):
         if closure is not None:
             closure = tuple(types.CellType(c) for c in closure)
         defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
-        return types.FunctionType(code, globals(), code.co_name, defaults, closure)
+        fn = types.FunctionType(code, globals(), code.co_name, defaults, closure)
+        fn._pykeras_serialized = config
+        return fn
     if isinstance(config, dict) and config.get("class_name") == "function":
         name = config["config"]
         module = config.get("module")

@@ -44,6 +44,9 @@ def _build_map(inputs, outputs):
             raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
         if layer not in layer_indices:
             layer_indices[layer] = len(layer_indices)
+        if node.is_input and id(tensor) not in input_ids:
+            raise ValueError(f"Graph disconnected: cannot obtain value for tensor {tensor} from input layer "
+                             f"'{layer.name}': it is not one of the model's inputs {[t.name for t in inputs]}.")
         in_progress.add(id(node))
         if not node.is_input and id(tensor) not in input_ids:
             for t in node.input_tensors:
@@ -334,7 +337,7 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         inputs, outputs, layers_by_name = functional_from_config_parts(config, custom_objects)
-        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        model = Functional(inputs=inputs, outputs=outputs, name=config.get("name"))
         if "trainable" in config:
             model.trainable = config["trainable"]
         return model
@@ -402,6 +405,9 @@ def functional_from_config_parts(config, custom_objects=None):
 
     inputs = resolve(config["input_layers"])
     outputs = resolve(config["output_layers"])
-    if isinstance(outputs, list) and len(outputs) == 1 and isinstance(config["output_layers"][0], str):
+    # A single tensor and a one-element list are stored alike; Keras unpacks both.
+    if isinstance(inputs, list) and len(inputs) == 1:
+        inputs = inputs[0]
+    if isinstance(outputs, list) and len(outputs) == 1:
         outputs = outputs[0]
     return inputs, outputs, created

@@ -128,6 +128,18 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config ("layers", "input_layers", "output_layers") rebuilds the graph;
+        otherwise the config holds the constructor arguments of a subclassed model."""
+        from pykeras.models.functional import Functional, functional_from_config_parts
+        if "input_layers" in config and "output_layers" in config:
+            if cls is Model or issubclass(cls, Functional):
+                return Functional.from_config(config, custom_objects=custom_objects)
+            inputs, outputs, _ = functional_from_config_parts(config, custom_objects)
+            return cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        return cls(**config)
+
     # Saving is implemented in pykeras.saving; these are Keras's entry points.
     def save(self, filepath, overwrite=True, **kwargs):
         from pykeras import saving

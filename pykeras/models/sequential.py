@@ -47,8 +47,17 @@ class Sequential(Model):
                 raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
                                  f"{self._stack[0].batch_shape}. You cannot add a different Input layer to it.")
             raise ValueError("An InputLayer can only be the first layer of a Sequential model.")
-        if not self._stack and not isinstance(layer, InputLayer) and getattr(layer, "_batch_input_shape", None):
-            self._stack.append(InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype))
+        if not self._stack and not isinstance(layer, InputLayer):
+            batch_shape = getattr(layer, "_batch_input_shape", None)
+            if batch_shape is None and isinstance(layer, Model):
+                try:  # a built model as first layer brings its input shape, as in Keras
+                    shape = layer.input_shape
+                    if isinstance(shape, tuple):
+                        batch_shape = (None,) + tuple(shape[1:])
+                except (AttributeError, ValueError):
+                    batch_shape = None
+            if batch_shape is not None:
+                self._stack.append(InputLayer(batch_shape=batch_shape, dtype=layer.dtype))
         if any(l is layer for l in self._stack):
             raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
         names = [l.name for l in self._stack]
