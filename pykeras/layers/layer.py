@@ -369,7 +369,7 @@ class Layer:
 
     def get_weights(self):
         """The weights as numpy arrays (copies), in `weights` order."""
-        return [np.array(v, copy=True) for v in self.weights]
+        return [np.asarray(v).copy() for v in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from numpy arrays in `weights` order (count and shapes checked)."""
@@ -581,7 +581,7 @@ class Layer:
 
     def _infer_output_spec(self, args, kwargs):
         """Runs `call` on two dummy batches and marks the axes that changed as unknown (None)."""
-        saved_values = [np.array(v, copy=True) for v in self.weights]
+        saved_values = [np.asarray(v).copy() for v in self.weights]
         saved_losses = {id(layer): list(layer._losses) for layer in self._flatten_layers()}
         try:
             runs = [self._dummy_run(args, kwargs, fill) for fill in (2, 3)]
