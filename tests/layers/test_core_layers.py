@@ -159,8 +159,10 @@ def test_embedding():
     layer = run_layer_test(layers.Embedding, {"input_dim": 5, "output_dim": 3}, input_data=ids, input_dtype="int32",
                            expected_output_shape=(2, 3, 3), expected_num_trainable_weights=1, supports_masking=False)
     (table,) = layer.get_weights()
-    assert np.all(np.abs(table) <= 0.05)  # RandomUniform(-0.05, 0.05), Keras's default
     np.testing.assert_allclose(np.asarray(layer(ids)), table[ids])
+    fresh = layers.Embedding(5, 3)
+    fresh.build((None, 3))
+    assert np.all(np.abs(fresh.get_weights()[0]) <= 0.05)  # RandomUniform(-0.05, 0.05), Keras's default
 
 
 def test_embedding_mask_zero_feeds_downstream_mask():
