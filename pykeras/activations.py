@@ -9,6 +9,8 @@ of a built-in activation to the backend (see `fusable_name`).
 """
 import math
 
+import numpy as np
+
 from pykeras import backend as K
 from pykeras.saving.object_registration import get_registered_name, get_registered_object
 
@@ -170,15 +172,17 @@ def squareplus(x, b=4):
 def sparsemax(x, axis=-1):
     """Euclidean projection of x onto the probability simplex along `axis` (sparse softmax)."""
     x = K.convert_to_tensor(x)
-    logits_sorted = -K.sort(-x, axis=axis)
-    n = x.shape[axis]
-    shape = [1] * len(x.shape)
-    shape[axis] = n
-    r = K.reshape(K.arange(1, n + 1, dtype=x.dtype), shape)
-    cumsum = K.cumsum(logits_sorted, axis=axis)
+    ndim = len(x.shape)
+    axis = axis % ndim
+    if axis != ndim - 1:
+        return K.moveaxis(sparsemax(K.moveaxis(x, axis, -1), axis=-1), -1, axis)
+    n = x.shape[-1]
+    logits_sorted = K.top_k(x, n)[0]  # descending along the last axis
+    r = K.convert_to_tensor(np.arange(1, n + 1, dtype=x.dtype))
+    cumsum = K.cumsum(logits_sorted, axis=-1)
     support = K.cast(1.0 + r * logits_sorted > cumsum, x.dtype)
-    k = K.sum(support, axis=axis, keepdims=True)
-    tau = (K.sum(support * logits_sorted, axis=axis, keepdims=True) - 1.0) / k
+    k = K.sum(support, axis=-1, keepdims=True)
+    tau = (K.sum(support * logits_sorted, axis=-1, keepdims=True) - 1.0) / k
     return K.maximum(x - tau, 0.0)
 
 

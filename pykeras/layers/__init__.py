@@ -15,6 +15,15 @@ from pykeras.layers.layer import Layer
 from pykeras.layers.layer_normalization import LayerNormalization
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
 
+from pykeras import backend as _K
+from pykeras.layers import naming as _naming
+
+# clear_session() resets the default-name counters (dense, dense_1, ...), as in Keras.
+if hasattr(_K, "register_clear_session_callback"):
+    _K.register_clear_session_callback(_naming.reset_names)
+if hasattr(_K, "register_keras_tensor_type"):
+    _K.register_keras_tensor_type(KerasTensor)
+
 ALL_OBJECTS = [Layer, InputLayer, Dense, Dropout, Activation, Flatten, Reshape, Permute, RepeatVector, Lambda,
                ActivityRegularization, Masking, Embedding, LayerNormalization, TensorOp]
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}

@@ -282,7 +282,7 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
     def call(self, inputs):
-        return K.repeat(K.expand_dims(inputs, 1), self.n, axis=1)
+        return K.repeat_vector(inputs, self.n)
 
     def get_config(self):
         config = super().get_config()

@@ -114,6 +114,10 @@ class Node:
         self.output_tensors = [t for t in tree.flatten(outputs) if isinstance(t, KerasTensor)]
         self.input_tensors = [t for t in tree.flatten((self.call_args, self.call_kwargs)) if isinstance(t, KerasTensor)]
         self.is_input = not self.input_tensors
+        # The common case (one KerasTensor argument, no keyword arguments) skips the tree walk.
+        self._single_input = (len(self.call_args) == 1 and isinstance(self.call_args[0], KerasTensor)
+                              and not self.call_kwargs)
+        self._single_output = isinstance(outputs, KerasTensor)
         node_index = len(operation._inbound_nodes)
         for i, t in enumerate(self.output_tensors):
             t._keras_history = KerasHistory(operation, node_index, i)
@@ -133,6 +137,9 @@ class Node:
 
     def fill_in(self, values_by_id):
         """The call's (args, kwargs) with each KerasTensor replaced by values_by_id[id(tensor)]."""
+        if self._single_input:
+            return (values_by_id[id(self.call_args[0])],), {}
+
         def replace(x):
             return values_by_id[id(x)] if isinstance(x, KerasTensor) else x
         return tree.map_structure(replace, self.call_args), tree.map_structure(replace, self.call_kwargs)

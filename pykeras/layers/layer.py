@@ -58,6 +58,45 @@ def current_training():
 
 
 # ----------------------------------------------------------------------------------------------
+# Structure caching. Sublayer lists, flattened layer lists and weight lists are cached per layer
+# and keyed by a global epoch that any structural change bumps: assigning a Layer, Variable or
+# container attribute, creating a weight, or mutating a list/dict attribute of a layer (such
+# attributes are stored as _TrackedList/_TrackedDict, as Keras wraps them too). Training
+# steps change no structure, so the per-call bookkeeping reads cached lists.
+
+_epoch = [0]
+
+
+def _bump_epoch():
+    _epoch[0] += 1
+
+
+def _mutator(name, base):
+    method = getattr(base, name)
+
+    def wrapped(self, *args, **kwargs):
+        _epoch[0] += 1
+        return method(self, *args, **kwargs)
+    wrapped.__name__ = name
+    return wrapped
+
+
+class _TrackedList(list):
+    """A list attribute of a layer: mutations invalidate the layer structure caches."""
+    for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "__setitem__",
+                  "__delitem__", "__iadd__"):
+        locals()[_name] = _mutator(_name, list)
+    del _name
+
+
+class _TrackedDict(dict):
+    """A dict attribute of a layer: mutations invalidate the layer structure caches."""
+    for _name in ("update", "pop", "popitem", "clear", "setdefault", "__setitem__", "__delitem__"):
+        locals()[_name] = _mutator(_name, dict)
+    del _name
+
+
+# ----------------------------------------------------------------------------------------------
 # Masks ride on tensors as the attribute `_keras_mask`, as in Keras.
 
 def get_keras_mask(x):
@@ -113,6 +152,10 @@ def _to_tensor_leaf(x, dtype):
         if mask is not None:
             set_keras_mask(x, mask)
     return x
+
+
+_TENSOR_TYPES = (K.Tensor,)
+_EAGER_LEAVES = (K.Tensor, np.ndarray, np.generic, int, float)
 
 
 def _shape_of(x):
@@ -206,10 +249,16 @@ class Layer:
 
     def __setattr__(self, name, value):
         d = self.__dict__
-        if d.get("_layers_tracking") and isinstance(value, K.Variable) and not name.startswith("__"):
-            if not any(v is value for v in d["_trainable_variables"]) and \
-                    not any(v is value for v in d["_non_trainable_variables"]):
-                (d["_trainable_variables"] if value.trainable else d["_non_trainable_variables"]).append(value)
+        if isinstance(value, (Layer, K.Tensor, list, dict, tuple)) and name not in self._NOT_TRACKED:
+            if type(value) is list:
+                value = _TrackedList(value)
+            elif type(value) is dict:
+                value = _TrackedDict(value)
+            _epoch[0] += 1
+            if isinstance(value, K.Variable) and "_trainable_variables" in d:
+                if not any(v is value for v in d["_trainable_variables"]) and \
+                        not any(v is value for v in d["_non_trainable_variables"]):
+                    (d["_trainable_variables"] if value.trainable else d["_non_trainable_variables"]).append(value)
         object.__setattr__(self, name, value)
 
     def _check_super_called(self):
@@ -218,10 +267,16 @@ class Layer:
                                "as the first statement in the `__init__()` method.")
 
     _NOT_TRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_init_args", "_trainable_variables",
-                              "_non_trainable_variables", "_weight_regularizers", "_losses", "input_spec"})
+                              "_non_trainable_variables", "_weight_regularizers", "_losses", "input_spec",
+                              "_sublayers_cache", "_weights_cache", "_build_input_shape", "_batch_input_shape",
+                              "_initial_weights"})
 
     def _sublayers(self):
         """Direct sublayers, in attribute-assignment order (found inside lists/tuples/dicts too)."""
+        d = self.__dict__
+        cache = d.get("_sublayers_cache")
+        if cache is not None and cache[0] == _epoch[0]:
+            return cache[1]
         found, seen = [], {id(self)}
 
         def visit(value, depth):
@@ -236,12 +291,18 @@ class Layer:
                 for item in value.values():
                     visit(item, depth + 1)
 
-        for key, value in self.__dict__.items():
-            if key not in self._NOT_TRACKED:
+        for key, value in d.items():
+            if key not in self._NOT_TRACKED and isinstance(value, (Layer, list, tuple, dict)):
                 visit(value, 0)
+        d["_sublayers_cache"] = (_epoch[0], found)
         return found
 
     def _flatten_layers(self, include_self=True, recursive=True):
+        d = self.__dict__
+        key = "_flat_cache_%d%d" % (include_self, recursive)
+        cache = d.get(key)
+        if cache is not None and cache[0] == _epoch[0]:
+            return list(cache[1])
         out = [self] if include_self else []
         seen = {id(self)}
         stack = list(reversed(self._sublayers()))
@@ -253,7 +314,8 @@ class Layer:
             out.append(layer)
             if recursive:
                 stack.extend(reversed(layer._sublayers()))
-        return out
+        d[key] = (_epoch[0], out)
+        return list(out)
 
     # ------------------------------------------------------------------------------------------
     # dtype
@@ -262,6 +324,14 @@ class Layer:
     def dtype(self):
         """The dtype of the layer's weights (a string, e.g. "float32")."""
         return self._dtype
+
+    @property
+    def _dtype_obj(self):
+        return np.dtype(self._dtype)
+
+    @property
+    def _dtype_is_float(self):
+        return self._dtype in ("float16", "float32", "float64", "bfloat16")
 
     @property
     def compute_dtype(self):
@@ -327,9 +397,14 @@ class Layer:
         except AttributeError:
             pass
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
+        _epoch[0] += 1
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._weight_regularizers.append((variable, regularizer))
+            try:
+                variable.regularizer = regularizer
+            except AttributeError:
+                pass
         return variable
 
     add_variable = add_weight
@@ -337,6 +412,10 @@ class Layer:
     @property
     def weights(self):
         """All weight Variables: this layer's (creation order), then its sublayers'."""
+        d = self.__dict__
+        cache = d.get("_weights_cache")
+        if cache is not None and cache[0] == _epoch[0]:
+            return list(cache[1])
         out, seen = [], set()
         for v in self._trainable_variables + self._non_trainable_variables:
             if id(v) not in seen:
@@ -347,7 +426,8 @@ class Layer:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)
-        return out
+        d["_weights_cache"] = (_epoch[0], out)
+        return list(out)
 
     variables = weights
 
@@ -369,7 +449,7 @@ class Layer:
 
     def get_weights(self):
         """The weights as numpy arrays (copies), in `weights` order."""
-        return [np.array(v, copy=True) for v in self.weights]
+        return [np.asarray(v).copy() for v in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from numpy arrays in `weights` order (count and shapes checked)."""
@@ -475,46 +555,72 @@ class Layer:
         return inputs
 
     def __call__(self, *args, **kwargs):
-        self._check_super_called()
+        if "_inbound_nodes" not in self.__dict__:
+            self._check_super_called()
         if not args:
             if "inputs" in kwargs:
                 args = (kwargs.pop("inputs"),)
             else:
                 raise ValueError(f"Layer '{self.name}' was called without inputs.")
-        if any_symbolic((args, kwargs)):
+        first = args[0]
+        if isinstance(first, KerasTensor) or (
+                not isinstance(first, _EAGER_LEAVES) and any_symbolic(first)) or (
+                len(args) > 1 and any_symbolic(args[1:])) or (kwargs and any_symbolic(kwargs)):
             return self._symbolic_call(args, kwargs)
         return self._eager_call(args, kwargs)
 
     def _eager_call(self, args, kwargs):
-        accepts_training, accepts_mask, var_kw = _call_signature_flags(type(self))
-        outermost = not in_call_context()
-        if outermost:
-            self._clear_losses()
-        dtype = self._dtype if self.autocast and np.issubdtype(np.dtype(self._dtype), np.floating) else None
-        inputs = tree.map_structure(lambda x: _to_tensor_leaf(x, dtype), args[0])
-        args = (inputs,) + tuple(tree.map_structure(lambda x: _to_tensor_leaf(x, None), a) for a in args[1:])
+        cls = type(self)
+        flags = cls.__dict__.get("_call_flags_cache") or _call_signature_flags(cls)
+        accepts_training, accepts_mask, var_kw = flags
+        stack = _context_stack()
+        if not stack:
+            # Outermost call: the losses of the previous call are dropped.
+            for layer in self._flatten_layers():
+                if layer._losses:
+                    layer._losses.clear()
 
+        # Inputs: numpy -> Tensor; floating inputs take the layer's dtype.
+        inputs = args[0]
+        cast_to = self._dtype_obj if self.autocast and self._dtype_is_float else None
+        if isinstance(inputs, _TENSOR_TYPES):
+            if cast_to is not None and inputs.dtype != cast_to and inputs.dtype.kind == "f":
+                inputs = _to_tensor_leaf(inputs, cast_to)
+            single = True
+        else:
+            inputs = tree.map_structure(lambda x: _to_tensor_leaf(x, cast_to), inputs)
+            single = isinstance(inputs, _TENSOR_TYPES)
+        if len(args) > 1:
+            args = (inputs,) + tuple(tree.map_structure(lambda x: _to_tensor_leaf(x, None), a) for a in args[1:])
+        else:
+            args = (inputs,)
+
+        # training: explicit argument, else the enclosing call's, else call()'s default.
         training = kwargs.pop("training", None) if "training" in kwargs else None
-        if training is None:
-            training = current_training()
-        if accepts_training or var_kw:
-            if training is not None:
-                kwargs["training"] = training
-        previous_mask = kwargs.get("mask") if "mask" in kwargs else None
+        if training is None and stack:
+            training = stack[-1]
+        if training is not None and (accepts_training or var_kw):
+            kwargs["training"] = training
+
+        # mask: explicit argument, else the inputs' masks.
+        previous_mask = kwargs.get("mask")
         if "mask" in kwargs and not (accepts_mask or var_kw):
-            kwargs.pop("mask")
+            del kwargs["mask"]
         if previous_mask is None:
-            masks = [get_keras_mask(x) for x in tree.flatten(inputs)]
-            if any(m is not None for m in masks):
-                previous_mask = tree.map_structure(get_keras_mask, inputs)
-                if accepts_mask:
-                    kwargs["mask"] = previous_mask
+            if single:
+                previous_mask = getattr(inputs, "_keras_mask", None)
+            else:
+                masks = [get_keras_mask(x) for x in tree.flatten(inputs)]
+                if any(m is not None for m in masks):
+                    previous_mask = tree.map_structure(get_keras_mask, inputs)
+            if previous_mask is not None and accepts_mask:
+                kwargs["mask"] = previous_mask
 
         if not self.built:
-            self._maybe_build(tree.map_structure(_shape_of, inputs))
-        assert_input_compatibility(self.input_spec, inputs, self.name)
+            self._maybe_build(_shape_of(inputs) if single else tree.map_structure(_shape_of, inputs))
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
 
-        stack = _context_stack()
         stack.append(training)
         try:
             outputs = self.call(*args, **kwargs)
@@ -529,10 +635,8 @@ class Layer:
                         penalty = penalty / float(out.shape[0])  # per-sample strength, as Keras 3
                     self._losses.append(penalty)
         if self.supports_masking:
-            self._set_output_masks(inputs, outputs, previous_mask)
-        elif previous_mask is not None and any(m is not None for m in tree.flatten(previous_mask)) \
-                and type(self).compute_mask is Layer.compute_mask and not accepts_mask:
-            pass  # the layer does not support masking: the mask stops here, as in Keras
+            if previous_mask is not None or cls.compute_mask is not Layer.compute_mask:
+                self._set_output_masks(inputs, outputs, previous_mask)
         return outputs
 
     def _set_output_masks(self, inputs, outputs, previous_mask):
@@ -581,7 +685,7 @@ class Layer:
 
     def _infer_output_spec(self, args, kwargs):
         """Runs `call` on two dummy batches and marks the axes that changed as unknown (None)."""
-        saved_values = [np.array(v, copy=True) for v in self.weights]
+        saved_values = [np.asarray(v).copy() for v in self.weights]
         saved_losses = {id(layer): list(layer._losses) for layer in self._flatten_layers()}
         try:
             runs = [self._dummy_run(args, kwargs, fill) for fill in (2, 3)]

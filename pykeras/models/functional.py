@@ -261,8 +261,13 @@ class Functional(Model):
         for node in self._execution_plan:
             args, kwargs = node.fill_in(values)
             outputs = node.operation(*args, **kwargs)
-            for t, y in zip(node.output_tensors, tree.flatten(outputs)):
-                values[id(t)] = y
+            if node._single_output:
+                values[id(node.output_tensors[0])] = outputs
+            else:
+                for t, y in zip(node.output_tensors, tree.flatten(outputs)):
+                    values[id(t)] = y
+        if isinstance(self._outputs_struct, KerasTensor):
+            return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs])
 
     def compute_output_spec(self, inputs, training=None, mask=None, **kwargs):

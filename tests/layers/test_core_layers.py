@@ -159,8 +159,10 @@ def test_embedding():
     layer = run_layer_test(layers.Embedding, {"input_dim": 5, "output_dim": 3}, input_data=ids, input_dtype="int32",
                            expected_output_shape=(2, 3, 3), expected_num_trainable_weights=1, supports_masking=False)
     (table,) = layer.get_weights()
-    assert np.all(np.abs(table) <= 0.05)  # RandomUniform(-0.05, 0.05), Keras's default
     np.testing.assert_allclose(np.asarray(layer(ids)), table[ids])
+    fresh = layers.Embedding(5, 3)
+    fresh.build((None, 3))
+    assert np.all(np.abs(fresh.get_weights()[0]) <= 0.05)  # RandomUniform(-0.05, 0.05), Keras's default
 
 
 def test_embedding_mask_zero_feeds_downstream_mask():
@@ -245,3 +247,61 @@ def test_lambda_shape_inference_without_output_shape():
     assert out.shape == (None, 4)
     out = layers.Lambda(lambda t: K.reshape(t, (-1, 4)))(inp)
     assert out.shape == (None, 4)
+
+
+def _layer_norm_ref(x, axes, eps, gamma=None, beta=None):
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(var + eps)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y
+
+
+def test_layer_normalization():
+    x = np.random.RandomState(3).standard_normal((4, 3, 5)).astype(np.float32) * 3 + 1
+    layer = run_layer_test(layers.LayerNormalization, {}, input_data=x, expected_output_shape=(4, 3, 5),
+                           expected_output=_layer_norm_ref(x.astype(np.float64), (2,), 1e-3), rtol=1e-4, atol=1e-4,
+                           expected_num_trainable_weights=2, supports_masking=True)
+    assert [w.name for w in layer.weights] == ["gamma", "beta"]
+    gamma, beta = layer.get_weights()
+    np.testing.assert_allclose(np.asarray(layer(x)), _layer_norm_ref(x, (2,), 1e-3, gamma, beta), rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_layer_normalization_axes_and_options():
+    x = np.random.RandomState(4).standard_normal((2, 3, 4)).astype(np.float32)
+    layer = run_layer_test(layers.LayerNormalization, {"axis": [1, 2], "epsilon": 1e-5, "center": False},
+                           input_data=x, expected_output_shape=(2, 3, 4), expected_num_trainable_weights=1,
+                           expected_output=_layer_norm_ref(x.astype(np.float64), (1, 2), 1e-5), rtol=1e-4, atol=1e-4)
+    assert layer.weights[0].shape == (3, 4)
+    layer = layers.LayerNormalization(axis=1, scale=False)
+    out = np.asarray(layer(x))
+    (beta,) = layer.get_weights()
+    np.testing.assert_allclose(out, _layer_norm_ref(x, (1,), 1e-3) + beta[None, :, None], rtol=1e-4, atol=1e-4)
+    rms = layers.LayerNormalization(rms_scaling=True)
+    out = np.asarray(rms(x))
+    np.testing.assert_allclose(out, x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-3), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="invalid axis 3"):
+        layers.LayerNormalization(axis=3)(x)
+    with pytest.raises(TypeError, match="axis"):
+        layers.LayerNormalization(axis="last")
+
+
+def test_input_layer_and_input():
+    x = layers.Input(shape=(3, 4), batch_size=2, dtype="int32", name="ids")
+    assert x.shape == (2, 3, 4) and x.dtype == np.int32 and x.name == "ids"
+    layer = x._keras_history.operation
+    assert isinstance(layer, layers.InputLayer) and layer.name == "ids"
+    config = layer.get_config()
+    assert config["batch_shape"] == (2, 3, 4) and config["dtype"] == "int32"
+    clone = layers.InputLayer.from_config(config)
+    assert clone.output.shape == (2, 3, 4)
+    assert layers.Input(batch_shape=(None, 7)).shape == (None, 7)
+    assert layers.InputLayer(input_shape=(5,)).output.shape == (None, 5)  # Keras 2 spelling
+    with pytest.raises(ValueError, match="shape"):
+        layers.Input()
+    with pytest.raises(ValueError, match="both"):
+        layers.Input(shape=(2,), batch_shape=(None, 2))
