@@ -243,8 +243,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     y_true = _true(y_true)
     if _shape(y_true) != _shape(y_pred):
         hint = ""
-        if len(_shape(y_true)) in (len(_shape(y_pred)) - 1, len(_shape(y_pred))) and \
-                np.issubdtype(np.asarray(y_true).dtype, np.floating) and _shape(y_true)[-1:] in ((1,), ()):
+        t_shape, p_shape = _shape(y_true), _shape(y_pred)
+        if len(t_shape) == len(p_shape) - 1 or (len(t_shape) == len(p_shape) and t_shape[-1:] == (1,)):
             hint = (" Integer class labels need 'sparse_categorical_crossentropy' (or one-hot labels from "
                     "pykeras.utils.to_categorical).")
         raise ValueError(

@@ -43,7 +43,10 @@ def _flatten(struct):
     if struct is None:
         return []
     if isinstance(struct, dict):
-        return [v for _, v in struct.items()]
+        out = []
+        for v in struct.values():
+            out.extend(_flatten(v))
+        return out
     if isinstance(struct, (list, tuple)):
         out = []
         for s in struct:
@@ -344,12 +347,13 @@ class _OutputLoss:
         self.name = _object_name(identifier) if isinstance(identifier, str) else _object_name(fn)
 
     def __call__(self, y_true, y_pred, sample_weight):
+        """The output's loss, before its loss weight (the per-output log shows it unweighted)."""
         if self.is_loss_object:
             value = self.fn(y_true, y_pred, sample_weight=sample_weight)
         else:
             values = self.fn(y_true, y_pred)
             value = losses_module.reduce_weighted_values(values, sample_weight, "sum_over_batch_size")
-        return value if self.weight == 1.0 else value * self.weight
+        return value
 
 
 def _per_output(spec, output_names, what, allow_broadcast=True):
@@ -669,6 +673,8 @@ class Trainer:
                 )
             value = out_loss(y_true[i], y_pred[i], sample_weight[i] if sample_weight is not None else None)
             parts.append(value)
+            if out_loss.weight != 1.0:
+                value = value * out_loss.weight
             total = value if total is None else total + value
         reg = self.losses
         if reg:
@@ -676,7 +682,7 @@ class Trainer:
                 total = total + r
         return total, parts
 
-    def _trainable(self):
+    def _training_variables(self):
         cache = self._trainable_cache
         if cache is None:
             cache = list(self.trainable_weights)
@@ -706,7 +712,7 @@ class Trainer:
                 scaled = loss * float(self.optimizer.loss_scale_factor)
             else:
                 scaled = loss
-        trainable = self._trainable()
+        trainable = self._training_variables()
         if not trainable:
             raise ValueError("The model has no trainable weights: nothing to train.")
         grads = tape.gradient(scaled, trainable)
@@ -805,7 +811,7 @@ class Trainer:
         finally:
             self._in_fit = False
         if isinstance(self.optimizer, optimizers_module.Optimizer) and self.optimizer.use_ema:
-            self.optimizer.finalize_variable_values(self._trainable())
+            self.optimizer.finalize_variable_values(self._training_variables())
         callbacks.on_train_end(training_logs)
         return self._history_of(callbacks)
 

@@ -24,18 +24,18 @@ def _problem(seed=0):
 
 
 # -- references (float64, Keras 3 formulas) -------------------------------------------------------
-def ref_sgd(p, gs, lr=0.01, momentum=0.0, nesterov=False):
+def ref_sgd(p, gs, learning_rate=0.01, momentum=0.0, nesterov=False):
     m = np.zeros_like(p)
     for g in gs:
         if momentum:
-            m = momentum * m - lr * g
-            p = p + (momentum * m - lr * g if nesterov else m)
+            m = momentum * m - learning_rate * g
+            p = p + (momentum * m - learning_rate * g if nesterov else m)
         else:
-            p = p - lr * g
+            p = p - learning_rate * g
     return p
 
 
-def ref_rmsprop(p, gs, lr=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+def ref_rmsprop(p, gs, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
     v = np.zeros_like(p)
     a = np.zeros_like(p)
     m = np.zeros_like(p)
@@ -46,7 +46,7 @@ def ref_rmsprop(p, gs, lr=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=F
             denom = v - a * a + epsilon
         else:
             denom = v + epsilon
-        inc = lr * g / np.sqrt(denom)
+        inc = learning_rate * g / np.sqrt(denom)
         if momentum > 0:
             m = momentum * m + inc
             p = p - m
@@ -55,12 +55,12 @@ def ref_rmsprop(p, gs, lr=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=F
     return p
 
 
-def ref_adam(p, gs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+def ref_adam(p, gs, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
     m = np.zeros_like(p)
     v = np.zeros_like(p)
     vh = np.zeros_like(p)
     for t, g in enumerate(gs, start=1):
-        alpha = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        alpha = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
         m = m + (g - m) * (1 - beta_1)
         v = v + (g * g - v) * (1 - beta_2)
         if amsgrad:
@@ -71,49 +71,49 @@ def ref_adam(p, gs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=Fa
     return p
 
 
-def ref_adamw(p, gs, lr=0.001, weight_decay=0.004, **kw):
+def ref_adamw(p, gs, learning_rate=0.001, weight_decay=0.004, **kw):
     # decoupled decay before each Adam update; the Adam state evolves on the gradients only
     m = np.zeros_like(p)
     v = np.zeros_like(p)
     for t, g in enumerate(gs, start=1):
-        p = p - p * weight_decay * lr
-        alpha = lr * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        p = p - p * weight_decay * learning_rate
+        alpha = learning_rate * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
         m = m + (g - m) * 0.1
         v = v + (g * g - v) * 0.001
         p = p - m * alpha / (np.sqrt(v) + 1e-7)
     return p
 
 
-def ref_adagrad(p, gs, lr=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+def ref_adagrad(p, gs, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
     acc = np.full_like(p, initial_accumulator_value)
     for g in gs:
         acc = acc + g * g
-        p = p - lr * g / np.sqrt(acc + epsilon)
+        p = p - learning_rate * g / np.sqrt(acc + epsilon)
     return p
 
 
-def ref_adadelta(p, gs, lr=0.001, rho=0.95, epsilon=1e-7):
+def ref_adadelta(p, gs, learning_rate=0.001, rho=0.95, epsilon=1e-7):
     ag = np.zeros_like(p)
     ad = np.zeros_like(p)
     for g in gs:
         ag = rho * ag + (1 - rho) * g * g
         delta = -np.sqrt(ad + epsilon) * g / np.sqrt(ag + epsilon)
         ad = rho * ad + (1 - rho) * delta * delta
-        p = p + lr * delta
+        p = p + learning_rate * delta
     return p
 
 
-def ref_adamax(p, gs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def ref_adamax(p, gs, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     m = np.zeros_like(p)
     u = np.zeros_like(p)
     for t, g in enumerate(gs, start=1):
         m = m + (g - m) * (1 - beta_1)
         u = np.maximum(beta_2 * u, np.abs(g))
-        p = p - lr * m / ((1 - beta_1**t) * (u + epsilon))
+        p = p - learning_rate * m / ((1 - beta_1**t) * (u + epsilon))
     return p
 
 
-def ref_nadam(p, gs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def ref_nadam(p, gs, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     m = np.zeros_like(p)
     v = np.zeros_like(p)
     prod = 1.0
@@ -126,7 +126,7 @@ def ref_nadam(p, gs, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         v = v + (g * g - v) * (1 - beta_2)
         m_hat = u_t1 * m / (1 - prod_next) + (1 - u_t) * g / (1 - prod)
         v_hat = v / (1 - beta_2**t)
-        p = p - m_hat * lr / (np.sqrt(v_hat) + epsilon)
+        p = p - m_hat * learning_rate / (np.sqrt(v_hat) + epsilon)
     return p
 
 
