@@ -242,8 +242,9 @@ class Functional(Model):
             elif len(x.shape) == len(ref.shape) + 1 and x.shape[-1] == 1 and isinstance(x, K.Tensor):
                 x = K.squeeze(x, -1)
             shape = tuple(x.shape)
+            # The batch axis is not checked (Keras's input specs leave it out).
             if len(shape) != len(ref.shape) or any(r is not None and s is not None and r != s
-                                                   for r, s in zip(ref.shape, shape)):
+                                                   for r, s in zip(ref.shape[1:], shape[1:])):
                 raise ValueError(f'Input {index} of layer "{self.name}" is incompatible with the layer: '
                                  f"expected shape={ref.shape}, found shape={shape}")
             if mask is not None:

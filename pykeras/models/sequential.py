@@ -130,7 +130,10 @@ class Sequential(Model):
             input_shape = input_shape[0]
         input_shape = tuple(input_shape)
         if not self._stack or not isinstance(self._stack[0], InputLayer):
-            self._stack.insert(0, InputLayer(batch_shape=(None,) + tuple(input_shape[1:])))
+            # As Keras 3: the batch size of the shape given (or of the first data) is kept; the
+            # model still accepts any batch size.
+            self._stack.insert(0, InputLayer(batch_shape=input_shape, dtype=self._stack[0].dtype
+                                              if self._stack else None))
         self._build_graph(self._stack[0])
         self.built = True
 

@@ -74,7 +74,8 @@ def test_deferred_build_on_data_and_build_method():
     with pytest.raises(ValueError, match="isn't built"):
         model.count_params()
     out = model(np.ones((3, 5), np.float32))
-    assert out.shape == (3, 1) and model.built and model.input_shape == (None, 5)
+    assert out.shape == (3, 1) and model.built and model.input_shape == (3, 5)  # Keras 3 keeps the batch size
+    assert model(np.ones((7, 5), np.float32)).shape == (7, 1)
     other = keras.Sequential([layers.Dense(4), layers.Dense(1)])
     other.build((None, 5))
     assert other.count_params() == model.count_params() == 5 * 4 + 4 + 4 + 1
