@@ -205,6 +205,24 @@ class Layer:
                 return result
             build_wrapper._pykeras_wrapped = True
             cls.build = build_wrapper
+        # Argument errors raised while constructing a layer (bad values, unknown activation or
+        # initializer names) name the layer class and, once known, the layer name.
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_pykeras_wrapped", False):
+            @functools.wraps(init)
+            def init_wrapper(self, *args, **kw):
+                try:
+                    init(self, *args, **kw)
+                except ValueError as e:
+                    if getattr(e, "_pykeras_layer_context", False):
+                        raise
+                    name = self.__dict__.get("name")
+                    where = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+                    error = ValueError(f"{where}: {e}")
+                    error._pykeras_layer_context = True
+                    raise error from None
+            init_wrapper._pykeras_wrapped = True
+            cls.__init__ = init_wrapper
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None, **kwargs):
         d = self.__dict__

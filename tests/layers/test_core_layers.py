@@ -49,9 +49,9 @@ def test_dense_regularizers_and_constraints():
 def test_dense_bad_arguments_and_inputs():
     with pytest.raises(ValueError, match="units"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match="Unknown activation function: 'nope'"):
-        layers.Dense(3, activation="nope")
-    with pytest.raises(ValueError, match="Unknown initializer: 'nope'"):
+    with pytest.raises(ValueError, match="Dense 'named': Unknown activation function: 'nope'"):
+        layers.Dense(3, activation="nope", name="named")
+    with pytest.raises(ValueError, match="Dense '.*': Unknown initializer: 'nope'"):
         layers.Dense(3, kernel_initializer="nope")
     with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense"):
         layers.Dense(3, foo=1)
