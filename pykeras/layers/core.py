@@ -516,7 +516,8 @@ class Embedding(Layer):
         embeddings_regularizer / activity_regularizer / embeddings_constraint: optional.
         mask_zero: index 0 is padding: the layer emits a mask (input != 0) for downstream layers.
         weights: optional initial [embeddings] matrix.
-        input_length: Keras 2 argument, accepted and ignored.
+        input_length: Keras 2 argument: as the first layer of a Sequential model it sets the input
+            shape (None, input_length), as Keras 2 did (Keras 3 ignores it).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -532,6 +533,11 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.input_length = input_length
+        self._input_dtype = "int32"
+        if input_length is not None and self._batch_input_shape is None:
+            # Keras 2: a first Embedding with input_length gives the model its input shape.
+            lengths = tuple(input_length) if isinstance(input_length, (list, tuple)) else (input_length,)
+            self._batch_input_shape = (None,) + lengths
         self.autocast = False
 
     def build(self, input_shape=None):

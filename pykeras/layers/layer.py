@@ -801,6 +801,31 @@ class Layer:
                                  f"Hence the notion of \"{what}\" is ill-defined for the layer.")
         return shapes[0]
 
+    def _node_at(self, node_index, what):
+        if not self._inbound_nodes:
+            raise RuntimeError(f"The layer {self.name} has never been called and thus has no defined {what}.")
+        if node_index >= len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return self._inbound_nodes[node_index]
+
+    def get_input_at(self, node_index):
+        """The input KerasTensor(s) of the layer's call number `node_index` (Keras 2 API)."""
+        tensors = self._node_at(node_index, "input").input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_output_at(self, node_index):
+        tensors = self._node_at(node_index, "output").output_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_input_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "input shape").input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_output_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "output shape").output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     @property
     def input_shape(self):
         return self._shapes_across_nodes("input", "input shape")
@@ -820,7 +845,7 @@ class Layer:
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         # A subclass without its own get_config: reuse the arguments its __init__ received.
-        if type(self).get_config is Layer.get_config and type(self) is not Layer:
+        if _uses_default_get_config(type(self)):
             args, kwargs = self.__dict__.get("_init_args", ((), {}))
             if args:
                 params = [p for p in inspect.signature(type(self).__init__).parameters.values()][1:]
@@ -849,6 +874,16 @@ class Layer:
 
     def __repr__(self):
         return f"<{self.__class__.__name__} name={self.name}, built={self.built}>"
+
+
+def _uses_default_get_config(cls):
+    """True for user subclasses that rely on the base get_config (Layer's or Model's)."""
+    if cls is Layer or cls.__module__.startswith("pykeras.models"):
+        return False
+    for klass in cls.__mro__:
+        if "get_config" in klass.__dict__:
+            return klass is Layer
+    return False
 
 
 def _is_serializable(value):

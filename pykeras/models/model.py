@@ -125,9 +125,6 @@ class Model(Trainer, Layer):
         from pykeras.layers import serialize
         return json.dumps(serialize(self), default=_json_default, **kwargs)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
-
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """A functional config ("layers", "input_layers", "output_layers") rebuilds the graph;
