@@ -7,8 +7,6 @@ resolves Keras's names and aliases (swish = silu, hard_swish = hard_silu); `seri
 name Keras writes into configs. Layers with a fused activation (Dense, Conv) pass the *name*
 of a built-in activation to the backend (see `fusable_name`).
 """
-import math
-
 import numpy as np
 
 from pykeras import backend as K

@@ -8,9 +8,7 @@ built-in one; others are applied after.
 import base64
 import inspect
 import marshal
-import math
 import types
-import warnings
 
 import numpy as np
 

@@ -24,14 +24,13 @@ its variables and all its sublayers.
 import functools
 import inspect
 import threading
-import warnings
 
 import numpy as np
 
-from pykeras import activations, constraints, initializers, regularizers
+from pykeras import constraints, initializers, regularizers
 from pykeras import backend as K
 from pykeras.layers import naming, tree
-from pykeras.layers.input_spec import InputSpec, assert_input_compatibility
+from pykeras.layers.input_spec import assert_input_compatibility
 from pykeras.layers.keras_tensor import KerasTensor, Node, any_symbolic
 
 # ----------------------------------------------------------------------------------------------

@@ -13,15 +13,13 @@ are {"class_name": "__keras_tensor__", ...}); `from_config` also reads Keras 2's
 inbound nodes.
 """
 import collections
-import copy
 
 import numpy as np
 
 from pykeras import backend as K
 from pykeras.layers import tree
-from pykeras.layers.input_layer import InputLayer
-from pykeras.layers.keras_tensor import KerasHistory, KerasTensor
-from pykeras.layers.layer import Layer, get_keras_mask, set_keras_mask
+from pykeras.layers.keras_tensor import KerasTensor
+from pykeras.layers.layer import get_keras_mask, set_keras_mask
 from pykeras.models.model import Model
 
 

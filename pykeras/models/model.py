@@ -9,7 +9,6 @@ import json
 
 import numpy as np
 
-from pykeras.layers import tree
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.trainer import Trainer

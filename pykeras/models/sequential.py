@@ -6,7 +6,6 @@ the model sees. Once it is known the model keeps a functional graph of its layer
 `inputs`/`outputs` and `layer.output` work); each `add` extends that graph, which also checks
 at once that the new layer accepts its input. `layers` excludes the InputLayer, as in Keras.
 """
-from pykeras import backend as K
 from pykeras.layers import tree
 from pykeras.layers.input_layer import InputLayer
 from pykeras.layers.keras_tensor import KerasTensor

@@ -3,7 +3,6 @@ freezing, layer access, config round-trip, operators on KerasTensors, bad graphs
 import numpy as np
 import pytest
 
-from pykeras import backend as K
 from pykeras import layers, models
 import pykeras as keras
 
