@@ -433,7 +433,10 @@ class Lambda(Layer):
 class TensorOp(Layer):
     """The layer recorded for a Python operator on KerasTensors (x + y, x[:, 0], ...)."""
 
-    def __init__(self, fn, **kwargs):
+    def __init__(self, fn, op_name=None, **kwargs):
+        if op_name is not None and not kwargs.get("name"):
+            from pykeras.layers import naming
+            kwargs["name"] = naming.unique_name(op_name)
         super().__init__(autocast=False, **kwargs)
         self.fn = fn
 
