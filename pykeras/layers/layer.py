@@ -64,6 +64,7 @@ def current_training():
 # steps change no structure, so the per-call bookkeeping reads cached lists.
 
 _epoch = [0]
+_loss_adds = [0]  # counts losses added by any layer (add_loss, activity regularization)
 
 
 def _bump_epoch():
@@ -342,13 +343,31 @@ class Layer:
         """The dtype of the layer's weights (a string, e.g. "float32")."""
         return self._dtype
 
+    # Floating inputs are cast to the layer's dtype when `autocast` is on; `_cast_to` caches that
+    # target (None when no cast applies) and is refreshed when either setting changes.
     @property
-    def _dtype_obj(self):
-        return np.dtype(self._dtype)
+    def _dtype(self):
+        return self.__dict__["_dtype_name"]
+
+    @_dtype.setter
+    def _dtype(self, value):
+        self.__dict__["_dtype_name"] = value
+        self._refresh_cast()
 
     @property
-    def _dtype_is_float(self):
-        return self._dtype in ("float16", "float32", "float64", "bfloat16")
+    def autocast(self):
+        return self.__dict__.get("_autocast", True)
+
+    @autocast.setter
+    def autocast(self, value):
+        self.__dict__["_autocast"] = bool(value)
+        self._refresh_cast()
+
+    def _refresh_cast(self):
+        d = self.__dict__
+        name = d.get("_dtype_name")
+        is_float = name in ("float16", "float32", "float64")
+        d["_cast_to"] = np.dtype(name) if (is_float and d.get("_autocast", True)) else None
 
     @property
     def compute_dtype(self):
@@ -509,6 +528,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Adds a scalar loss Tensor (e.g. from `call`) to this layer's `losses` for this call."""
+        _loss_adds[0] += 1
         self._losses.append(loss)
 
     def _own_call_losses(self):
@@ -592,14 +612,19 @@ class Layer:
         accepts_training, accepts_mask, var_kw = flags
         stack = _context_stack()
         if not stack:
-            # Outermost call: the losses of the previous call are dropped.
-            for layer in self._flatten_layers():
-                if layer._losses:
-                    layer._losses.clear()
+            # Outermost call: the losses of the previous call are dropped (nothing to do when no
+            # loss was added anywhere since this layer's tree was last cleared).
+            d = self.__dict__
+            seen = (_loss_adds[0], _epoch[0])
+            if d.get("_losses_cleared_at") != seen:
+                for layer in self._flatten_layers():
+                    if layer._losses:
+                        layer._losses.clear()
+                d["_losses_cleared_at"] = seen
 
         # Inputs: numpy -> Tensor; floating inputs take the layer's dtype.
         inputs = args[0]
-        cast_to = self._dtype_obj if self.autocast and self._dtype_is_float else None
+        cast_to = self.__dict__.get("_cast_to")
         if isinstance(inputs, _TENSOR_TYPES):
             if cast_to is not None and inputs.dtype != cast_to and inputs.dtype.kind == "f":
                 inputs = _to_tensor_leaf(inputs, cast_to)
@@ -650,6 +675,7 @@ class Layer:
                     penalty = self.activity_regularizer(out)
                     if len(out.shape) > 0 and out.shape[0]:
                         penalty = penalty / float(out.shape[0])  # per-sample strength, as Keras 3
+                    _loss_adds[0] += 1
                     self._losses.append(penalty)
         if self.supports_masking:
             if previous_mask is not None or cls.compute_mask is not Layer.compute_mask:
