@@ -9,10 +9,12 @@ rebuilt, then compiled from its "compile_config" / .h5 "training_config".
 """
 import importlib
 import inspect
-import warnings
+import logging
 
 from pykeras.saving import serialization_lib as sl
 from pykeras.saving.file_utils import SavedFileError
+
+logger = logging.getLogger("pykeras.saving")
 
 # Keras 2 (tf.keras) wrote metrics as wrappers around a function; compile() takes the name.
 _KERAS2_METRIC_WRAPPERS = ("MeanMetricWrapper",)
@@ -124,8 +126,12 @@ def _normalize_entry(entry):
         if isinstance(inner, dict):
             is_layer = _is_layer_class(cls)
             normalized = {str(k): normalize_for_keras(v) for k, v in inner.items()}
-            if is_layer and "dtype" in normalized and not _is_input_layer_owner(cls):
-                normalized["dtype"] = _dtype_policy(normalized["dtype"])
+            if is_layer and not _is_input_layer_owner(cls):
+                if "dtype" in normalized:
+                    normalized["dtype"] = _dtype_policy(normalized["dtype"])
+                # Keras 3 layers reject `batch_input_shape`; the model's InputLayer (or the
+                # build_config) carries the shape.
+                normalized.pop("batch_input_shape", None)
             out["config"] = normalized
     else:
         out["config"] = normalize_for_keras(entry.get("config"))
@@ -174,7 +180,7 @@ def serialize_model(model):
     return entry
 
 
-def to_legacy(entry):
+def to_legacy(entry, top_level=True):
     """A Keras 3 model entry in the legacy .h5 / Keras 2 form.
 
     The model and the layers of (nested) Sequential/functional configs are written as
@@ -188,10 +194,15 @@ def to_legacy(entry):
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = entry[key]
+    if top_level and "build_config" in entry:
+        # Not written by Keras's legacy writer (its readers ignore it), but it lets a subclassed
+        # model be rebuilt, and so receive its weights, when loaded back here.
+        out["build_config"] = entry["build_config"]
     inner = out["config"]
     if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         inner = dict(inner)
-        inner["layers"] = [to_legacy(layer) if sl.is_serialized_object(layer) else layer for layer in inner["layers"]]
+        inner["layers"] = [to_legacy(layer, top_level=False) if sl.is_serialized_object(layer) else layer
+                           for layer in inner["layers"]]
         out["config"] = inner
     return out
 
@@ -238,9 +249,16 @@ def _sanitize_entry(entry, custom_objects):
     return out
 
 
+def _is_functional_config(inner):
+    return isinstance(inner, dict) and all(k in inner for k in ("layers", "input_layers", "output_layers"))
+
+
 def layer_from_config(cls, entry, custom_objects=None):
     """Builds a layer/model of class `cls` from its full serialized entry, then builds it."""
     inner = sanitize(cls, entry.get("config") if entry.get("config") is not None else {}, custom_objects)
+    functional = _models_attr("Functional", "pykeras.models.functional")
+    if functional is not None and cls is _models_attr("Model") and _is_functional_config(inner):
+        cls = functional  # Keras 2 wrote functional models as class "Model"
     layer = sl._from_config(cls, inner, entry.get("class_name", cls.__name__), custom_objects)
     build_config = entry.get("build_config")
     if build_config and not getattr(layer, "built", False):
@@ -343,5 +361,6 @@ def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=T
 
 
 def warn_uncompiled(source):
-    warnings.warn(f"{source}: no training configuration found in the file, so the model was *not* compiled. "
-                  "Compile it manually.", stacklevel=3)
+    # Logged rather than warned, as Keras does: loading an uncompiled model is routine.
+    logger.warning("%s: no training configuration found in the file, so the model was *not* compiled. "
+                   "Compile it manually.", source)
