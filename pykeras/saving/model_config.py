@@ -339,6 +339,7 @@ def _short(value, limit=200):
 def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=True, source=None):
     """The model a config.json / model_config dict describes, compiled when it says so."""
     where = f"{source}: " if source else ""
+    safe_mode = sl.effective_safe_mode(safe_mode)
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavedFileError(f"{where}the model config is not a Keras object config (no 'class_name'): "
                              f"{_short(config)}")

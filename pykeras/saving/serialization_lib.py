@@ -240,8 +240,16 @@ _state = threading.local()
 
 
 def in_safe_mode():
+    """Whether lambdas are refused right now (True unless a scope or the global switch says no)."""
     value = getattr(_state, "safe_mode", None)
     return True if value is None else value
+
+
+def effective_safe_mode(requested=True):
+    """The safe mode a load runs in: an enclosing scope or `enable_unsafe_deserialization()` wins
+    over the loader's argument, as in Keras."""
+    ambient = getattr(_state, "safe_mode", None)
+    return ambient if ambient is not None else (True if requested is None else requested)
 
 
 @contextlib.contextmanager

@@ -340,6 +340,16 @@ def test_lambda_needs_safe_mode_off(tmp_path):
     loaded = saving.load_model(path, safe_mode=False)
     x = np.ones((2, 3), np.float32)
     assert_same_outputs(predict(model, x), predict(loaded, x))
+    with pytest.raises(ValueError, match="safe_mode"):
+        pykeras.models.model_from_json(model.to_json())
+    # Keras's global switch (per thread) wins over the loaders' default.
+    from pykeras.saving import serialization_lib
+    try:
+        pykeras.config.enable_unsafe_deserialization()
+        assert_same_outputs(predict(model, x), predict(saving.load_model(path), x))
+        assert_same_outputs(predict(model, x), predict(pykeras.models.model_from_json(model.to_json()), x))
+    finally:
+        serialization_lib._state.safe_mode = None
 
 
 # ---- compiled models: optimizer state survives --------------------------------------------------
