@@ -10,11 +10,13 @@ rebuilt, then compiled from its "compile_config" / .h5 "training_config".
 import importlib
 import inspect
 import logging
+import threading
 
 from pykeras.saving import serialization_lib as sl
 from pykeras.saving.file_utils import SavedFileError
 
 logger = logging.getLogger("pykeras.saving")
+_serializing = threading.local()
 
 # Keras 2 (tf.keras) wrote metrics as wrappers around a function; compile() takes the name.
 _KERAS2_METRIC_WRAPPERS = ("MeanMetricWrapper",)
@@ -53,12 +55,71 @@ def _class_entry(cls, config):
     return sl.class_reference(cls, config)
 
 
+def _nested_functional_names(inner):
+    """Names of the layers of a functional config that are themselves functional models."""
+    return {e.get("name") or (e.get("config") or {}).get("name") for e in inner.get("layers", [])
+            if sl.is_serialized_object(e) and _is_functional_config(e.get("config"))}
+
+
+def shift_functional_refs(inner, delta):
+    """Moves node indices that point at nested functional models by `delta`, in place.
+
+    Keras numbers the calls of a nested functional model from 1 in "input_layers",
+    "output_layers" and Keras 2's list-style inbound nodes (its node 0 is the model's own
+    construction), but from 0 in Keras 3's {"args", "kwargs"} nodes; pykeras numbers calls from
+    0 everywhere. Writing shifts by +1, reading by -1.
+    """
+    nested = _nested_functional_names(inner)
+    if not nested:
+        return inner
+
+    def shift_ref(ref):
+        if isinstance(ref, list) and len(ref) >= 3 and isinstance(ref[0], str) and isinstance(ref[1], int):
+            if ref[0] in nested:
+                return [ref[0], max(ref[1] + delta, 0)] + list(ref[2:])
+            return ref
+        if isinstance(ref, list):
+            return [shift_ref(r) for r in ref]
+        if isinstance(ref, dict):
+            return {k: shift_ref(v) for k, v in ref.items()}
+        return ref
+
+    for key in ("input_layers", "output_layers"):
+        if key in inner:
+            inner[key] = shift_ref(inner[key])
+    for entry in inner.get("layers", []):
+        nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
+        if isinstance(nodes, list):
+            entry["inbound_nodes"] = [shift_ref(n) if isinstance(n, list) else n for n in nodes]
+    return inner
+
+
+def _shift_all(value, delta):
+    """Applies shift_functional_refs to every functional config inside a serialized entry."""
+    if isinstance(value, dict):
+        for v in value.values():
+            _shift_all(v, delta)
+        if _is_functional_config(value):
+            shift_functional_refs(value, delta)
+    elif isinstance(value, list):
+        for v in value:
+            _shift_all(v, delta)
+
+
 def serialize_layer(layer):
     """A layer or model as Keras 3 writes it (with "build_config" when built)."""
     config = layer.get_config()
     if not isinstance(config, dict):
         raise TypeError(f"{type(layer).__name__}.get_config() must return a dict, got {type(config).__name__}")
-    entry = _class_entry(type(layer), normalize_for_keras(config, owner=layer))
+    outermost = not getattr(_serializing, "depth", 0)
+    _serializing.depth = getattr(_serializing, "depth", 0) + 1
+    try:
+        config = normalize_for_keras(config, owner=layer)
+    finally:
+        _serializing.depth -= 1
+    if outermost:  # once per tree: nested models are shifted by this walk too
+        _shift_all(config, +1)
+    entry = _class_entry(type(layer), config)
     build_config = None
     get_build_config = getattr(layer, "get_build_config", None)
     if callable(get_build_config) and getattr(layer, "built", False):
@@ -224,6 +285,9 @@ def sanitize(cls, inner, custom_objects=None):
         if "dtype" in out:
             out["dtype"] = sl.dtype_from_config(out["dtype"])
         out["layers"] = [_sanitize_entry(e, custom_objects) for e in inner["layers"]]
+        if _is_functional_config(out):
+            out["layers"] = [dict(e) if isinstance(e, dict) else e for e in out["layers"]]
+            shift_functional_refs(out, -1)
         return sl.drop_inert_arguments(cls, out) if not _takes_config_dict(cls) else out
     return sl.prepare_config(cls, inner, custom_objects)
 
@@ -349,7 +413,7 @@ def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=T
             model = sl.deserialize_keras_object(config, custom_objects, safe_mode=safe_mode, kind="layer")
         except sl.UnknownObjectError as e:
             raise sl.UnknownObjectError(f"{where}{e}") from None
-        except (TypeError, ValueError, KeyError, IndexError) as e:
+        except (TypeError, ValueError, LookupError) as e:
             if isinstance(e, SavedFileError) or (source and str(e).startswith(where)):
                 raise
             raise ValueError(f"{where}could not rebuild the model from its config: {e}") from e

@@ -186,3 +186,28 @@ def test_keras_registered_custom_layer(tmp_path, keras_module):
     kmodel.save(str(tmp_path / "back.keras"))
     back = saving.load_model(str(tmp_path / "back.keras"))
     _close(predict(back, x), predict(model, x))
+
+
+def test_nested_functional_models_both_ways(tmp_path, keras_module):
+    """Keras numbers a nested functional model's calls from 1 in output_layers: both directions."""
+    from pykeras import saving
+
+    k = keras_module
+    i = k.Input((3,))
+    inner = k.Model(i, k.layers.Dense(2, name="inner_dense")(i), name="inner")
+    x = k.Input((3,), name="x")
+    h = k.layers.Dense(3, name="pre")(x)
+    kmodel = k.Model(x, [inner(h), k.layers.Dense(2, name="post")(inner(x))], name="outer")
+    xx = np.random.default_rng(8).normal(size=(2, 3)).astype("float32")
+    kmodel.save(str(tmp_path / "k.keras"))
+    loaded = saving.load_model(str(tmp_path / "k.keras"))
+    _close(predict(loaded, xx), _keras_predict(kmodel, xx))
+
+    pi = pykeras.Input((3,))
+    pinner = pykeras.Model(pi, layers.Dense(2, name="inner_dense")(pi), name="inner")
+    px = pykeras.Input((3,), name="x")
+    ph = layers.Dense(3, name="pre")(px)
+    pmodel = pykeras.Model(px, [pinner(ph), layers.Dense(2, name="post")(pinner(px))], name="outer")
+    randomize_weights(pmodel, 9)
+    pmodel.save(str(tmp_path / "p.keras"))
+    _close(_keras_predict(k.saving.load_model(str(tmp_path / "p.keras")), xx), predict(pmodel, xx))

@@ -469,3 +469,33 @@ def test_save_format_is_chosen_by_extension(tmp_path):
     with pytest.raises(ValueError, match=".weights.h5"):
         model.save_weights(str(tmp_path / "m.npz"))
     assert sorted(os.listdir(tmp_path)) == ["m.hdf5", "m.keras"]
+
+
+def test_keras2_nested_functional_node_indices():
+    """tf.keras numbered a nested functional model's calls from 1 in list-style inbound nodes and
+    in output_layers (its node 0 being its construction)."""
+    dense = {"class_name": "Dense", "config": {"name": "d", "units": 2, "dtype": "float32"}}
+    inner = {"class_name": "Functional", "name": "inner", "config": {
+        "name": "inner", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 3], "name": "i"}, "name": "i",
+             "inbound_nodes": []},
+            {**dense, "name": "d", "inbound_nodes": [[["i", 0, 0, {}]]]}],
+        "input_layers": [["i", 0, 0]], "output_layers": [["d", 0, 0]]},
+        "inbound_nodes": [[["x", 0, 0, {}]]]}
+    outer = {"class_name": "Functional", "config": {
+        "name": "outer", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 3], "name": "x"}, "name": "x",
+             "inbound_nodes": []},
+            inner,
+            {"class_name": "Dense", "config": {"name": "post", "units": 1, "dtype": "float32"}, "name": "post",
+             "inbound_nodes": [[["inner", 1, 0, {}]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["post", 0, 0], ["inner", 1, 0]]},
+        "keras_version": "2.13.1", "backend": "tensorflow"}
+    model = pykeras.models.model_from_json(json.dumps(outer))
+    x = np.ones((2, 3), np.float32)
+    post, inner_out = predict(model, x)
+    assert post.shape == (2, 1) and inner_out.shape == (2, 2)
+    inner_model = model.get_layer("inner")
+    np.testing.assert_allclose(inner_out, predict(inner_model, x), rtol=1e-6)
+    again = json.loads(model.to_json())
+    assert again["config"]["output_layers"] == [["post", 0, 0], ["inner", 1, 0]]
