@@ -399,7 +399,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model_config.warn_uncompiled(path)
             return model
         training_config = _decode_legacy_json(training_text, "training_config", path)
-        with sl.safe_mode_scope(safe_mode), sl.object_registration.CustomObjectScope(custom_objects or {}):
+        with sl.safe_mode_scope(sl.effective_safe_mode(safe_mode)), \
+                sl.object_registration.CustomObjectScope(custom_objects or {}):
             model_config.compile_from_config(model, training_config, custom_objects, path)
         _load_optimizer_weights(f, model, path)
     return model

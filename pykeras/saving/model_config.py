@@ -9,10 +9,14 @@ rebuilt, then compiled from its "compile_config" / .h5 "training_config".
 """
 import importlib
 import inspect
-import warnings
+import logging
+import threading
 
 from pykeras.saving import serialization_lib as sl
 from pykeras.saving.file_utils import SavedFileError
+
+logger = logging.getLogger("pykeras.saving")
+_serializing = threading.local()
 
 # Keras 2 (tf.keras) wrote metrics as wrappers around a function; compile() takes the name.
 _KERAS2_METRIC_WRAPPERS = ("MeanMetricWrapper",)
@@ -51,12 +55,71 @@ def _class_entry(cls, config):
     return sl.class_reference(cls, config)
 
 
+def _nested_functional_names(inner):
+    """Names of the layers of a functional config that are themselves functional models."""
+    return {e.get("name") or (e.get("config") or {}).get("name") for e in inner.get("layers", [])
+            if sl.is_serialized_object(e) and _is_functional_config(e.get("config"))}
+
+
+def shift_functional_refs(inner, delta):
+    """Moves node indices that point at nested functional models by `delta`, in place.
+
+    Keras numbers the calls of a nested functional model from 1 in "input_layers",
+    "output_layers" and Keras 2's list-style inbound nodes (its node 0 is the model's own
+    construction), but from 0 in Keras 3's {"args", "kwargs"} nodes; pykeras numbers calls from
+    0 everywhere. Writing shifts by +1, reading by -1.
+    """
+    nested = _nested_functional_names(inner)
+    if not nested:
+        return inner
+
+    def shift_ref(ref):
+        if isinstance(ref, list) and len(ref) >= 3 and isinstance(ref[0], str) and isinstance(ref[1], int):
+            if ref[0] in nested:
+                return [ref[0], max(ref[1] + delta, 0)] + list(ref[2:])
+            return ref
+        if isinstance(ref, list):
+            return [shift_ref(r) for r in ref]
+        if isinstance(ref, dict):
+            return {k: shift_ref(v) for k, v in ref.items()}
+        return ref
+
+    for key in ("input_layers", "output_layers"):
+        if key in inner:
+            inner[key] = shift_ref(inner[key])
+    for entry in inner.get("layers", []):
+        nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
+        if isinstance(nodes, list):
+            entry["inbound_nodes"] = [shift_ref(n) if isinstance(n, list) else n for n in nodes]
+    return inner
+
+
+def _shift_all(value, delta):
+    """Applies shift_functional_refs to every functional config inside a serialized entry."""
+    if isinstance(value, dict):
+        for v in value.values():
+            _shift_all(v, delta)
+        if _is_functional_config(value):
+            shift_functional_refs(value, delta)
+    elif isinstance(value, list):
+        for v in value:
+            _shift_all(v, delta)
+
+
 def serialize_layer(layer):
     """A layer or model as Keras 3 writes it (with "build_config" when built)."""
     config = layer.get_config()
     if not isinstance(config, dict):
         raise TypeError(f"{type(layer).__name__}.get_config() must return a dict, got {type(config).__name__}")
-    entry = _class_entry(type(layer), normalize_for_keras(config, owner=layer))
+    outermost = not getattr(_serializing, "depth", 0)
+    _serializing.depth = getattr(_serializing, "depth", 0) + 1
+    try:
+        config = normalize_for_keras(config, owner=layer)
+    finally:
+        _serializing.depth -= 1
+    if outermost:  # once per tree: nested models are shifted by this walk too
+        _shift_all(config, +1)
+    entry = _class_entry(type(layer), config)
     build_config = None
     get_build_config = getattr(layer, "get_build_config", None)
     if callable(get_build_config) and getattr(layer, "built", False):
@@ -124,8 +187,12 @@ def _normalize_entry(entry):
         if isinstance(inner, dict):
             is_layer = _is_layer_class(cls)
             normalized = {str(k): normalize_for_keras(v) for k, v in inner.items()}
-            if is_layer and "dtype" in normalized and not _is_input_layer_owner(cls):
-                normalized["dtype"] = _dtype_policy(normalized["dtype"])
+            if is_layer and not _is_input_layer_owner(cls):
+                if "dtype" in normalized:
+                    normalized["dtype"] = _dtype_policy(normalized["dtype"])
+                # Keras 3 layers reject `batch_input_shape`; the model's InputLayer (or the
+                # build_config) carries the shape.
+                normalized.pop("batch_input_shape", None)
             out["config"] = normalized
     else:
         out["config"] = normalize_for_keras(entry.get("config"))
@@ -174,7 +241,7 @@ def serialize_model(model):
     return entry
 
 
-def to_legacy(entry):
+def to_legacy(entry, top_level=True):
     """A Keras 3 model entry in the legacy .h5 / Keras 2 form.
 
     The model and the layers of (nested) Sequential/functional configs are written as
@@ -188,10 +255,15 @@ def to_legacy(entry):
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = entry[key]
+    if top_level and "build_config" in entry:
+        # Not written by Keras's legacy writer (its readers ignore it), but it lets a subclassed
+        # model be rebuilt, and so receive its weights, when loaded back here.
+        out["build_config"] = entry["build_config"]
     inner = out["config"]
     if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         inner = dict(inner)
-        inner["layers"] = [to_legacy(layer) if sl.is_serialized_object(layer) else layer for layer in inner["layers"]]
+        inner["layers"] = [to_legacy(layer, top_level=False) if sl.is_serialized_object(layer) else layer
+                           for layer in inner["layers"]]
         out["config"] = inner
     return out
 
@@ -213,6 +285,9 @@ def sanitize(cls, inner, custom_objects=None):
         if "dtype" in out:
             out["dtype"] = sl.dtype_from_config(out["dtype"])
         out["layers"] = [_sanitize_entry(e, custom_objects) for e in inner["layers"]]
+        if _is_functional_config(out):
+            out["layers"] = [dict(e) if isinstance(e, dict) else e for e in out["layers"]]
+            shift_functional_refs(out, -1)
         return sl.drop_inert_arguments(cls, out) if not _takes_config_dict(cls) else out
     return sl.prepare_config(cls, inner, custom_objects)
 
@@ -238,9 +313,16 @@ def _sanitize_entry(entry, custom_objects):
     return out
 
 
+def _is_functional_config(inner):
+    return isinstance(inner, dict) and all(k in inner for k in ("layers", "input_layers", "output_layers"))
+
+
 def layer_from_config(cls, entry, custom_objects=None):
     """Builds a layer/model of class `cls` from its full serialized entry, then builds it."""
     inner = sanitize(cls, entry.get("config") if entry.get("config") is not None else {}, custom_objects)
+    functional = _models_attr("Functional", "pykeras.models.functional")
+    if functional is not None and cls is _models_attr("Model") and _is_functional_config(inner):
+        cls = functional  # Keras 2 wrote functional models as class "Model"
     layer = sl._from_config(cls, inner, entry.get("class_name", cls.__name__), custom_objects)
     build_config = entry.get("build_config")
     if build_config and not getattr(layer, "built", False):
@@ -321,6 +403,7 @@ def _short(value, limit=200):
 def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=True, source=None):
     """The model a config.json / model_config dict describes, compiled when it says so."""
     where = f"{source}: " if source else ""
+    safe_mode = sl.effective_safe_mode(safe_mode)
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavedFileError(f"{where}the model config is not a Keras object config (no 'class_name'): "
                              f"{_short(config)}")
@@ -330,7 +413,7 @@ def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=T
             model = sl.deserialize_keras_object(config, custom_objects, safe_mode=safe_mode, kind="layer")
         except sl.UnknownObjectError as e:
             raise sl.UnknownObjectError(f"{where}{e}") from None
-        except (TypeError, ValueError, KeyError, IndexError) as e:
+        except (TypeError, ValueError, LookupError) as e:
             if isinstance(e, SavedFileError) or (source and str(e).startswith(where)):
                 raise
             raise ValueError(f"{where}could not rebuild the model from its config: {e}") from e
@@ -343,5 +426,6 @@ def model_from_serialized(config, custom_objects=None, compile=True, safe_mode=T
 
 
 def warn_uncompiled(source):
-    warnings.warn(f"{source}: no training configuration found in the file, so the model was *not* compiled. "
-                  "Compile it manually.", stacklevel=3)
+    # Logged rather than warned, as Keras does: loading an uncompiled model is routine.
+    logger.warning("%s: no training configuration found in the file, so the model was *not* compiled. "
+                   "Compile it manually.", source)

@@ -199,7 +199,7 @@ def _object_name(obj):
 
 
 def _to_numpy(variable):
-    return np.array(variable, copy=True)
+    return np.asarray(variable)  # h5py copies while writing
 
 
 def write_weights(h5file, root):
@@ -301,11 +301,11 @@ def load_weights_from_h5(h5file, root, source, skip_mismatch=False, load_optimiz
         if optimizer:
             if arrays is None:
                 continue
-            if not variables and arrays and hasattr(obj, "build") and not getattr(obj, "built", False):
-                trainable = getattr(root, "trainable_weights", None)
-                if trainable is not None:
-                    obj.build(trainable)
-                    variables = own_variables(obj)
+            if arrays and hasattr(obj, "build") and not getattr(obj, "built", True):
+                # Slots exist only once the optimizer is built on the model's trainable weights
+                # (what its first step would do); Keras builds it the same way when loading.
+                obj.build(root.trainable_weights)
+                variables = own_variables(obj)
             if len(arrays) != len(variables):
                 optimizer_notes.append(
                     f"Skipping variable loading for optimizer '{_object_name(obj)}', because it has "

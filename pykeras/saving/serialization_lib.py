@@ -59,6 +59,7 @@ _KIND_TO_MODULES = {
     "schedule": ("keras.optimizers.schedules",),
     "loss": ("keras.losses",),
     "metric": ("keras.metrics",),
+    "function": ("keras.activations", "keras.losses", "keras.metrics"),
 }
 
 # Arguments Keras writes that are safe to drop when pykeras's class does not take them: the
@@ -107,14 +108,32 @@ class UnknownObjectError(ValueError):
 
 
 # ---- lookup tables --------------------------------------------------------------------------
+# Namespaces are read live (layer modules register classes as they are imported), so only the
+# module objects and positive reverse lookups are cached.
 
 _tables_lock = threading.Lock()
-_tables = {}  # keras module -> {name: object}
+_modules = {}  # keras module -> imported pykeras module
 _reverse = {}  # id(object) -> (keras module, name)
 
 
-def _public_objects(module):
-    """Name -> class/function of a pykeras module: its ALL_OBJECTS_DICT plus public attributes."""
+def _load_modules():
+    if len(_modules) == len(_NAMESPACES):
+        return
+    with _tables_lock:
+        for keras_module, pykeras_module in _NAMESPACES:
+            if keras_module in _modules:
+                continue
+            try:
+                _modules[keras_module] = importlib.import_module(pykeras_module)
+            except ImportError:
+                continue
+
+
+def _namespace(keras_module):
+    """Name -> class/function of the pykeras module behind `keras_module` (live view)."""
+    module = _modules.get(keras_module)
+    if module is None:
+        return {}
     objects = {}
     for name, obj in vars(module).items():
         if name.startswith("_"):
@@ -125,48 +144,34 @@ def _public_objects(module):
     return objects
 
 
-def _load_tables():
-    with _tables_lock:
-        if _tables:
-            return
-        for keras_module, pykeras_module in _NAMESPACES:
-            try:
-                module = importlib.import_module(pykeras_module)
-            except ImportError:
-                continue
-            _tables[keras_module] = _public_objects(module)
-        # Canonical public name of each object: the first namespace listing it under its own
-        # __name__ wins; "keras" (top level) is only used for the models.
-        for keras_module, _ in _NAMESPACES:
-            for name, obj in _tables.get(keras_module, {}).items():
-                if getattr(obj, "__name__", None) != name or id(obj) in _reverse:
-                    continue
-                if keras_module == "keras" and name not in ("Sequential", "Model"):
-                    continue
-                _reverse[id(obj)] = (keras_module, name)
-        for name in ("Sequential", "Model"):
-            obj = _tables.get("keras.models", {}).get(name)
-            if obj is not None:
-                _reverse[id(obj)] = ("keras", name)
-
-
 def reset_tables():
-    """Forgets the lookup tables (tests that add pykeras classes at run time call this)."""
+    """Forgets cached lookups (tests that create pykeras classes at run time may call this)."""
     with _tables_lock:
-        _tables.clear()
         _reverse.clear()
 
 
 def public_name(obj):
     """(keras module, name) under which Keras exports the pykeras class/function `obj`, or None."""
-    _load_tables()
-    return _reverse.get(id(obj))
+    found = _reverse.get(id(obj))
+    if found is not None and found[2] is obj:
+        return found[:2]
+    _load_modules()
+    name = getattr(obj, "__name__", None)
+    if name is None:
+        return None
+    for keras_module, _ in _NAMESPACES:
+        if keras_module == "keras" and name not in ("Sequential", "Model"):
+            continue
+        if _namespace(keras_module).get(name) is obj:
+            if keras_module == "keras.models" and name in ("Sequential", "Model"):
+                keras_module = "keras"
+            _reverse[id(obj)] = (keras_module, name, obj)
+            return keras_module, name
+    return None
 
 
 def _lookup_in(keras_module, name):
-    table = _tables.get(keras_module)
-    if table is None:
-        return None
+    table = _namespace(keras_module)
     obj = table.get(name)
     if obj is None and keras_module == "keras.optimizers":
         # Keras lower-cases optimizer names when deserializing ("adam" -> Adam).
@@ -180,7 +185,7 @@ def resolve(class_name, module=None, registered_name=None, kind=None, custom_obj
 
     Raises UnknownObjectError when nothing matches.
     """
-    _load_tables()
+    _load_modules()
     for key in (registered_name, class_name):
         if key:
             obj = object_registration.get_registered_object(key, custom_objects)
@@ -193,7 +198,7 @@ def resolve(class_name, module=None, registered_name=None, kind=None, custom_obj
     keras_module = module is None or module == "keras" or module.startswith("keras.")
     if keras_module:
         candidates = []
-        if module in _tables:
+        if module in _modules:
             candidates.append(module)
         candidates.extend(_KIND_TO_MODULES.get(kind, ()))
         candidates.extend(m for m, _ in _NAMESPACES)
@@ -235,8 +240,16 @@ _state = threading.local()
 
 
 def in_safe_mode():
+    """Whether lambdas are refused right now (True unless a scope or the global switch says no)."""
     value = getattr(_state, "safe_mode", None)
     return True if value is None else value
+
+
+def effective_safe_mode(requested=True):
+    """The safe mode a load runs in: an enclosing scope or `enable_unsafe_deserialization()` wins
+    over the loader's argument, as in Keras."""
+    ambient = getattr(_state, "safe_mode", None)
+    return ambient if ambient is not None else (True if requested is None else requested)
 
 
 @contextlib.contextmanager
@@ -422,7 +435,9 @@ def _special(config, safe_mode):
             raise ValueError("The saved config contains a Python lambda; rebuilding it can run arbitrary code, "
                              "so it is refused in safe mode. If you trust the file, load it with "
                              "safe_mode=False (or call pykeras.config.enable_unsafe_deserialization()).")
-        return True, func_load(inner["value"])
+        if "value" in inner:  # serialize_keras_object's form
+            return True, func_load(inner["value"])
+        return True, func_load((inner["code"], inner.get("defaults"), inner.get("closure")))  # Lambda's form
     return False, None
 
 
@@ -495,6 +510,12 @@ def prepare_config(cls, config, custom_objects=None):
 
 
 def _prepare_nested(value, kind, custom_objects):
+    if value.get("class_name") == "__lambda__":
+        # Refused here in safe mode; otherwise left for the layer (Lambda) to rebuild with its
+        # own globals, as Keras does.
+        if in_safe_mode():
+            _special(value, True)  # raises the safe-mode error
+        return value
     handled, special = _special(value, in_safe_mode())
     if handled:
         return special

@@ -113,6 +113,22 @@ def make_bn_dropout():
     return model, x, None
 
 
+def make_regression():
+    """Dense-only regression with SGD + Nesterov momentum on loss "mse" (an alias Keras 3's own
+    legacy .h5 reader cannot recompile) and a metric."""
+    model = keras.Sequential([keras.Input((5,)), layers.Dense(8, activation="relu"), layers.Dense(2)],
+                             name="regression")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True), loss="mse",
+                  metrics=["mae"])
+    rng = np.random.default_rng(8)
+    xs = rng.normal(size=(32, 5)).astype("float32")
+    ys = rng.normal(size=(32, 2)).astype("float32")
+    model.fit(xs, ys, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    x = rng.normal(size=(4, 5)).astype("float32")
+    train = (rng.normal(size=(8, 5)).astype("float32"), rng.normal(size=(8, 2)).astype("float32"))
+    return model, x, train
+
+
 def make_multi_io():
     """Functional model: two inputs, a layer shared by both, a nested Sequential, two outputs."""
     a = keras.Input((5,), name="in_a")
@@ -281,8 +297,8 @@ def make_keras2_functional_json():
     _save_arrays("keras2_functional_y", model.predict(x, verbose=0))
 
 
-MODELS = {"mlp": make_mlp, "bn_dropout": make_bn_dropout, "multi_io": make_multi_io, "cnn": make_cnn,
-          "merge": make_merge}
+MODELS = {"mlp": make_mlp, "regression": make_regression, "bn_dropout": make_bn_dropout, "multi_io": make_multi_io,
+          "cnn": make_cnn, "merge": make_merge}
 
 
 def main():
