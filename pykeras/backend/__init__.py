@@ -30,6 +30,7 @@ from pykeras.backend.array_ops import ones as _ones_tensor
 from pykeras.backend.array_ops import ones_like, zeros_like
 from pykeras.backend.array_ops import zeros as _zeros_tensor
 from pykeras.backend.common import (clear_session, epsilon, floatx, image_data_format, is_keras_tensor,
+                                    standardize_data_format,
                                     learning_phase, register_clear_session_callback, register_keras_tensor_type,
                                     set_epsilon, set_floatx, set_image_data_format, set_learning_phase)
 from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, argmax,
@@ -328,7 +329,7 @@ _NOT_SYMBOLIC = {
     "in_test_phase", "gradients", "function", "placeholder", "to_dense", "convert_to_numpy", "standardize_dtype",
     "zeros", "ones", "eye", "arange", "linspace", "random_uniform_variable", "random_normal_variable",
     "random_uniform", "random_normal", "truncated_normal", "random_bernoulli", "random_binomial", "rnn", "map_fn",
-    "foldl", "foldr",
+    "foldl", "foldr", "standardize_data_format",
 }
 register_symbolic_call = common.register_symbolic_call
 
