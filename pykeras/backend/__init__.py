@@ -33,7 +33,8 @@ from pykeras.backend.common import (clear_session, epsilon, floatx, image_data_f
                                     standardize_data_format,
                                     learning_phase, register_clear_session_callback, register_keras_tensor_type,
                                     set_epsilon, set_floatx, set_image_data_format, set_learning_phase)
-from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, argmax,
+from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, arctan2, argmax,
+                                      divide_no_nan,
                                       argmin, batch_dot, cast, cast_to_floatx, ceil, clip, cos, cosh, count_nonzero,
                                       cumprod, cumsum, divide, dot, equal, erf, exp, expm1, floor, floor_divide,
                                       floordiv, greater, greater_equal, identity, isfinite, isinf, isnan, less,
@@ -42,7 +43,7 @@ from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, 
                                       multiply, negative, not_equal, outer, pow, power, prod, reciprocal, round,
                                       rsqrt, sign, sin, sinh, sqrt, square, std, subtract, sum, switch, tan,
                                       tensordot, true_divide, var, where)
-from pykeras.backend.nn import (activation, average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus,
+from pykeras.backend.nn import (activation, average_pool, dot_product_attention, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus,
                                 sparsemax, squareplus, tanh_shrink, threshold, batch_normalization, bias_add, binary_crossentropy,
                                 categorical_crossentropy, conv, conv1d, conv2d, conv2d_transpose, conv3d,
                                 conv3d_transpose, conv_transpose, dense, depthwise_conv, depthwise_conv2d, dropout,

@@ -110,6 +110,16 @@ def power(node, g):
 
 
 @rule
+def arctan2(node, g):
+    # inputs (y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+    y, x = node.saved
+    r2 = x * x + y * y
+    p = node.parents
+    return (unbroadcast(g * x / r2, _shape(y)) if p[0] is not None else None,
+            unbroadcast(-g * y / r2, _shape(x)) if p[1] is not None else None)
+
+
+@rule
 def maximum(node, g):
     # Ties go to x (TensorFlow's convention).
     x, y = node.saved

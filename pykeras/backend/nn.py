@@ -950,6 +950,48 @@ def dropout(x, rate, noise_shape=None, seed=None):
 
 
 # ------------------------------------------------------------------------------------------------
+# Attention
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False, flash_attention=None,
+                          attn_logits_soft_cap=None):
+    """softmax(Q K^T * scale + bias, masked) V for (B, T, N, H) queries and (B, S, K, H) keys/values.
+
+    K < N (grouped-query attention) repeats each key/value head N // K times. mask: booleans
+    broadcastable to (B, N, T, S), True where attention is allowed; is_causal adds the lower
+    triangle. Masked logits become a large negative number, as Keras does.
+    """
+    if flash_attention:
+        raise ValueError("dot_product_attention: flash attention is not available on the CPU backend")
+    if attn_logits_soft_cap is not None:
+        raise ValueError("dot_product_attention: attn_logits_soft_cap is not supported")
+    qv, kv, vv = M.value(query), M.value(key), M.value(value)
+    if qv.ndim != 4 or kv.ndim != 4 or vv.shape != kv.shape:
+        raise ValueError(f"dot_product_attention: expected query (B, T, N, H) and key/value (B, S, K, H) of one shape, "
+                         f"got query {qv.shape}, key {kv.shape}, value {vv.shape}")
+    n, k_heads = qv.shape[2], kv.shape[2]
+    if qv.shape[-1] != kv.shape[-1] or n % k_heads or qv.shape[0] != kv.shape[0]:
+        raise ValueError(f"dot_product_attention: query {qv.shape} and key {kv.shape} do not match (same batch and "
+                         f"head size, query heads a multiple of key heads)")
+    if k_heads != n:
+        key = S.repeat(key, n // k_heads, axis=2)
+        value = S.repeat(value, n // k_heads, axis=2)
+    scale = 1.0 / float(np.sqrt(kv.shape[-1])) if scale is None else float(scale)
+    logits = M.multiply(M.einsum("BTNH,BSNH->BNTS", query, key), scale)
+    if bias is not None:
+        logits = M.add(logits, bias)
+    if mask is not None or is_causal:
+        lv = M.value(logits)
+        allowed = np.ones(lv.shape, bool)
+        if mask is not None:
+            allowed &= np.asarray(M.value(mask)).astype(bool)
+        if is_causal:
+            allowed &= np.tril(np.ones(lv.shape[-2:], bool))
+        logits = M.where(allowed, logits, float(np.finfo(lv.dtype).max) * -0.7)
+    probs = softmax(logits, axis=-1)
+    return M.einsum("BNTS,BSNH->BTNH", probs, value)
+
+
+# ------------------------------------------------------------------------------------------------
 # Top-k
 
 def top_k(x, k, sorted=True):  # noqa: A002 - Keras name

@@ -16,14 +16,15 @@ from pykeras.backend.array_ops import (arange, broadcast_to, concatenate, expand
                                        linspace, moveaxis, one_hot, ones, ones_like, pad, ravel, repeat, reshape, roll,
                                        split, squeeze, stack, swapaxes, take, take_along_axis, tile, transpose, unstack,
                                        zeros, zeros_like)
-from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, cast, ceil,
+from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, arctan2, cast, ceil,
+                                      divide_no_nan,
                                       clip, cos, cosh, count_nonzero, cumprod, cumsum, divide, dot, einsum, equal, erf,
                                       exp, expm1, floor, floor_divide, greater, greater_equal, isfinite, isinf, isnan,
                                       less, less_equal, log, log1p, log2, log10, logical_and, logical_not, logical_or,
                                       logical_xor, logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply,
                                       negative, not_equal, outer, power, prod, reciprocal, round, rsqrt, sign, sin,
                                       sinh, sqrt, square, std, subtract, sum, tan, tensordot, true_divide, var, where)
-from pykeras.backend.nn import (average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
+from pykeras.backend.nn import (average_pool, dot_product_attention, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
                                 squareplus, tanh_shrink, threshold, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                                 hard_silu, hard_swish, in_top_k, leaky_relu, log_sigmoid, log_softmax, max_pool, mish,
                                 moments, normalize, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
