@@ -19,6 +19,10 @@ from pykeras.backend.tape import IndexedGrad
 
 RULES = {}
 
+_LN2 = 0.6931471805599453
+_LN10 = 2.302585092994046
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
 
 def rule(fn):
     RULES[fn.__name__] = fn
@@ -160,6 +164,10 @@ def where(node, g):
 def clip(node, g):
     # saved = (x, lo, hi): the gradient passes where lo <= x <= hi.
     x, lo, hi = node.saved
+    if isinstance(lo, float) and isinstance(hi, float):
+        r = kernels.unary_backward("clip", g, x, None, min_value=lo, max_value=hi)
+        if r is not None:
+            return (r,)
     inside = (x >= lo) & (x <= hi)
     return (np.where(inside, g, 0.0).astype(g.dtype, copy=False),)
 
@@ -172,6 +180,9 @@ def identity(node, g):
     return (g,)
 
 
+# Each rule hands large float32 arrays to the native kernel (kernels.unary_backward returns None
+# otherwise) and states the formula for the numpy path.
+
 @rule
 def negative(node, g):
     return (-g,)
@@ -179,122 +190,170 @@ def negative(node, g):
 
 @rule
 def square(node, g):
-    x, _ = node.saved
-    return (g * (2.0 * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("square", g, x, y)
+    return (g * (2.0 * x) if r is None else r,)
 
 
 @rule
 def sqrt(node, g):
-    _, y = node.saved
-    return (g / (2.0 * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("sqrt", g, x, y)
+    return (g / (2.0 * y) if r is None else r,)
 
 
 @rule
 def rsqrt(node, g):
-    _, y = node.saved
-    return (g * (-0.5 * y * y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("rsqrt", g, x, y)
+    return (g * (-0.5 * y * y * y) if r is None else r,)
 
 
 @rule
 def exp(node, g):
-    _, y = node.saved
-    return (g * y,)
+    x, y = node.saved
+    r = kernels.unary_backward("exp", g, x, y)
+    return (g * y if r is None else r,)
+
+
+@rule
+def exp2(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("exp2", g, x, y)
+    return (g * y * _LN2 if r is None else r,)
 
 
 @rule
 def expm1(node, g):
-    _, y = node.saved
-    return (g * (y + 1.0),)
+    x, y = node.saved
+    r = kernels.unary_backward("expm1", g, x, y)
+    return (g * (y + 1.0) if r is None else r,)
 
 
 @rule
 def log(node, g):
-    x, _ = node.saved
-    return (g / x,)
+    x, y = node.saved
+    r = kernels.unary_backward("log", g, x, y)
+    return (g / x if r is None else r,)
 
 
 @rule
 def log1p(node, g):
-    x, _ = node.saved
-    return (g / (x + 1.0),)
+    x, y = node.saved
+    r = kernels.unary_backward("log1p", g, x, y)
+    return (g / (x + 1.0) if r is None else r,)
 
 
 @rule
 def log2(node, g):
-    x, _ = node.saved
-    return (g / (x * np.log(2.0).item()),)
+    x, y = node.saved
+    r = kernels.unary_backward("log2", g, x, y)
+    return (g / (x * _LN2) if r is None else r,)
 
 
 @rule
 def log10(node, g):
-    x, _ = node.saved
-    return (g / (x * np.log(10.0).item()),)
+    x, y = node.saved
+    r = kernels.unary_backward("log10", g, x, y)
+    return (g / (x * _LN10) if r is None else r,)
 
 
 @rule
 def abs(node, g):  # noqa: A001 - the op's name
-    x, _ = node.saved
-    return (g * np.sign(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("abs", g, x, y)
+    return (g * np.sign(x) if r is None else r,)
 
 
 @rule
 def reciprocal(node, g):
-    _, y = node.saved
-    return (g * -(y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("reciprocal", g, x, y)
+    return (g * -(y * y) if r is None else r,)
 
 
 @rule
 def sin(node, g):
-    x, _ = node.saved
-    return (g * np.cos(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("sin", g, x, y)
+    return (g * np.cos(x) if r is None else r,)
 
 
 @rule
 def cos(node, g):
-    x, _ = node.saved
-    return (g * -np.sin(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("cos", g, x, y)
+    return (g * -np.sin(x) if r is None else r,)
 
 
 @rule
 def tan(node, g):
-    _, y = node.saved
-    return (g * (1.0 + y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("tan", g, x, y)
+    return (g * (1.0 + y * y) if r is None else r,)
 
 
 @rule
 def arcsin(node, g):
-    x, _ = node.saved
-    return (g / np.sqrt(1.0 - x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arcsin", g, x, y)
+    return (g / np.sqrt(1.0 - x * x) if r is None else r,)
 
 
 @rule
 def arccos(node, g):
-    x, _ = node.saved
-    return (-g / np.sqrt(1.0 - x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arccos", g, x, y)
+    return (-g / np.sqrt(1.0 - x * x) if r is None else r,)
 
 
 @rule
 def arctan(node, g):
-    x, _ = node.saved
-    return (g / (1.0 + x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arctan", g, x, y)
+    return (g / (1.0 + x * x) if r is None else r,)
 
 
 @rule
 def sinh(node, g):
-    x, _ = node.saved
-    return (g * np.cosh(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("sinh", g, x, y)
+    return (g * np.cosh(x) if r is None else r,)
 
 
 @rule
 def cosh(node, g):
-    x, _ = node.saved
-    return (g * np.sinh(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("cosh", g, x, y)
+    return (g * np.sinh(x) if r is None else r,)
+
+
+@rule
+def arcsinh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arcsinh", g, x, y)
+    return (g / np.sqrt(x * x + 1.0) if r is None else r,)
+
+
+@rule
+def arccosh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arccosh", g, x, y)
+    return (g / np.sqrt(x * x - 1.0) if r is None else r,)
+
+
+@rule
+def arctanh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arctanh", g, x, y)
+    return (g / (1.0 - x * x) if r is None else r,)
 
 
 @rule
 def erf(node, g):
-    x, _ = node.saved
-    return (g * (1.1283791670955126 * np.exp(-x * x)),)
+    x, y = node.saved
+    r = kernels.unary_backward("erf", g, x, y)
+    return (g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)) if r is None else r,)
 
 
 @rule

@@ -19,6 +19,9 @@ def _native(family, name):
     return getattr(getattr(_core, family, None), name, None)
 
 
+# Below this many elements an elementwise op is not worth threads and numpy's call is as cheap.
+NATIVE_ELTWISE_MIN = 16384
+
 _sgemm = _core.gemm.sgemm
 _relu = _core.eltwise.relu
 _relu_backward = _core.eltwise.relu_backward
@@ -102,24 +105,59 @@ def matmul(a, b):
 # ------------------------------------------------------------------------------------------------
 # Activations
 
+_unary = _native("eltwise", "unary")
+_unary_backward = _native("eltwise", "unary_backward")
+# Names the native elementwise family implements (activations and unary math, forward and backward).
+NATIVE_UNARY = frozenset(getattr(getattr(_core, "eltwise", None), "UNARY_OPS", ()) if _unary is not None else ())
+_NO_PARAMS = {}
+
+
+def _act_params(name, alpha):
+    """Keyword parameters of the native unary op for an activation and its alpha."""
+    if name in ("leaky_relu", "elu"):
+        return {"alpha": alpha}
+    if name == "gelu":
+        return {"approximate": bool(alpha)}
+    return _NO_PARAMS
+
+
 def act_forward(name, x, alpha=0.0):
-    if name == "relu" and x.dtype is _F32:
-        try:
-            return _relu(x)
-        except TypeError:
+    if x.dtype is _F32:
+        if name in NATIVE_UNARY:
+            return _unary(name, f32c(x), **_act_params(name, alpha))
+        if name == "relu":
             return _relu(f32c(x))
     return npk.act_forward(name, x, alpha)
 
 
 def act_backward(name, dy, x=None, y=None, alpha=0.0):
     """dx = dy * f'(.), from x when given, else from the output y (names in npk.FROM_OUTPUT)."""
-    if name == "relu" and dy.dtype is _F32:
-        r = x if x is not None else y
-        try:
-            return _relu_backward(r, dy)
-        except (TypeError, ValueError):
+    if dy.dtype is _F32:
+        if name in NATIVE_UNARY:
+            return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
+                                   **_act_params(name, alpha))
+        if name == "relu":
+            r = x if x is not None else y
             return _relu_backward(f32c(r), f32c(np.broadcast_to(dy, r.shape)))
     return npk.act_backward(name, dy, x, y, alpha)
+
+
+# Unary math (exp, log, sqrt, sin, ...): numpy for small arrays (its call is as cheap and there is
+# nothing to thread), the native kernels from NATIVE_ELTWISE_MIN elements on.
+
+def unary(name, x, fallback, **params):
+    """Elementwise `name`; `fallback(x)` is the numpy form."""
+    if x.dtype is _F32 and x.size >= NATIVE_ELTWISE_MIN and name in NATIVE_UNARY:
+        return _unary(name, f32c(x), **params)
+    return fallback(x)
+
+
+def unary_backward(name, dy, x, y, **params):
+    """Native dy * f'(.) for large float32 arrays, or None when the numpy formula should run."""
+    if dy.dtype is _F32 and dy.size >= NATIVE_ELTWISE_MIN and name in NATIVE_UNARY:
+        return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
+                               **params)
+    return None
 
 
 FROM_OUTPUT = npk.FROM_OUTPUT
@@ -142,10 +180,6 @@ sigmoid = npk.sigmoid
 
 # ------------------------------------------------------------------------------------------------
 # Elementwise
-
-# Below this many elements an elementwise op is not worth threads and numpy's call is as cheap.
-NATIVE_ELTWISE_MIN = 16384
-
 
 def add(a, b):
     """a + b with numpy broadcasting."""

@@ -45,6 +45,21 @@ CASES = [
 ]
 
 
+# Large enough (> kernels.NATIVE_ELTWISE_MIN elements) for the native elementwise kernels.
+BIG = (150, 120)
+POS = np.abs(r(*BIG)) + 0.5
+UNIT = np.clip(r(*BIG) * 0.3, -0.9, 0.9)
+for name, fn, arg in [
+    ("exp", K.exp, r(*BIG)), ("log", K.log, POS), ("sqrt", K.sqrt, POS), ("rsqrt", K.rsqrt, POS),
+    ("square", K.square, r(*BIG)), ("abs", K.abs, r(*BIG)), ("sin", K.sin, r(*BIG)), ("tan", K.tan, UNIT),
+    ("arcsin", K.arcsin, UNIT), ("arctanh", K.arctanh, UNIT), ("erf", K.erf, r(*BIG)), ("log1p", K.log1p, POS),
+    ("expm1", K.expm1, r(*BIG)), ("reciprocal", K.reciprocal, POS), ("floor", K.floor, r(*BIG) * 3),
+    ("clip", lambda x: K.clip(x, -0.5, 0.7), r(*BIG)), ("gelu-exact", lambda x: K.gelu(x, False), r(*BIG)),
+    ("hard_silu", K.hard_silu, r(*BIG) * 4), ("mish", K.mish, r(*BIG)), ("leaky_relu", K.leaky_relu, r(*BIG)),
+]:
+    CASES.append((f"large-{name}", fn, [arg]))
+
+
 @pytest.mark.parametrize("fn, args", [pytest.param(c[1], c[2], id=c[0]) for c in CASES])
 def test_float64_numpy_path_matches_float32_path(fn, args):
     results = {}

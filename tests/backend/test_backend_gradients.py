@@ -296,6 +296,8 @@ case("mod-by-tensor", K.mod, [RNG.uniform(2.2, 2.8, (3, 4)), np.ones((3, 4))], n
 case("scalar-ops", lambda a: (2.0 * a + 1.0) / 3.0 - a ** 2 + 4.0 ** a, [rnd(3, 4)],
      lambda a: (2.0 * a + 1.0) / 3.0 - a ** 2 + 4.0 ** a)
 case("reflected-ops", lambda a: 1.0 - 2.0 / (a + 3.0), [pos(3, 4)], lambda a: 1.0 - 2.0 / (a + 3.0))
+case("clip-none-int", lambda x: K.clip(x, None, 1), [off_kinks(4, 5, points=(1.0,), margin=0.05)],
+     lambda x: np.minimum(x, 1.0))
 case("clip", lambda x: K.clip(x, -0.5, 0.5), [off_kinks(4, 5, points=(-0.5, 0.5), margin=0.05)],
      lambda x: np.clip(x, -0.5, 0.5))
 case("clip-tensor-bounds", lambda x, lo: K.clip(x, lo, 0.5), [off_kinks(4, 5, points=(-0.3, 0.5), margin=0.05),
@@ -326,6 +328,11 @@ UNARY = [
     ("sinh", K.sinh, rnd(3, 4), np.sinh),
     ("cosh", K.cosh, rnd(3, 4), np.cosh),
     ("erf", K.erf, rnd(3, 4), _erf),
+    ("arcsinh", K.arcsinh, rnd(3, 4), np.arcsinh),
+    ("arccosh", K.arccosh, pos(3, 4, lo=1.2, hi=3.0), np.arccosh),
+    ("arctanh", K.arctanh, rnd(3, 4, lo=-0.8, hi=0.8), np.arctanh),
+    ("exp2", K.exp2, rnd(3, 4), np.exp2),
+    ("trunc", K.trunc, frac(3, 4), np.trunc),
     ("identity", K.identity, rnd(3, 4), lambda x: x),
     ("sign", K.sign, off_kinks(3, 4), np.sign),
     ("round", K.round, frac(3, 4), np.round),
