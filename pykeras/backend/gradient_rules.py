@@ -408,36 +408,38 @@ def _unrows(a2, axis, moved_shape):
 
 @rule
 def softmax_crossentropy(node, g):
-    # inputs (target, logits); saved = (probs2d, target2d, logits2d, moved_shape, axis).
-    probs, target, logits, moved_shape, axis = node.saved
+    # inputs (target, logits); saved = (grad2d, logits2d, moved_shape, axis): grad2d is the
+    # logits' gradient for unit upstream gradients, softmax * sum(target) - target, computed by the
+    # forward kernel. The target's gradient is -log_softmax(logits).
+    grad, logits, moved_shape, axis = node.saved
     p = node.parents
-    g1 = np.ascontiguousarray(g).reshape(-1, 1)
+    g1 = np.ascontiguousarray(g).reshape(-1)
     dt = dz = None
-    if p[1] is not None:
-        dz = _unrows(kernels.softmax_xent_backward(probs, target, g1), axis, moved_shape)
+    if p[1] is not None and grad is not None:
+        dz = _unrows(kernels.scale_rows(grad, g1), axis, moved_shape)
     if p[0] is not None:
-        dt = _unrows(-kernels.log_softmax(logits) * g1, axis, moved_shape)
+        dt = _unrows(kernels.scale_rows(-kernels.log_softmax(logits), g1), axis, moved_shape)
     return dt, dz
 
 
 @rule
 def sparse_softmax_crossentropy(node, g):
-    # inputs (logits,); saved = (probs2d, labels1d, moved_shape, axis).
-    probs, labels, moved_shape, axis = node.saved
-    d = kernels.sparse_softmax_xent_backward(probs, labels, np.ascontiguousarray(g).reshape(-1))
-    return (_unrows(d, axis, moved_shape),)
+    # inputs (logits,); saved = (grad2d = softmax - onehot, moved_shape, axis).
+    grad, moved_shape, axis = node.saved
+    return (_unrows(kernels.scale_rows(grad, np.ascontiguousarray(g).reshape(-1)), axis, moved_shape),)
 
 
 @rule
 def sigmoid_crossentropy(node, g):
-    # inputs (target, logits); saved = (target, logits) broadcast to a common shape.
-    target, logits = node.saved
+    # inputs (target, logits); saved = (grad = sigmoid(logits) - target, logits, target shape,
+    # logits shape), grad and logits at the broadcast shape.
+    grad, logits, t_shape, z_shape = node.saved
     p = node.parents
     dt = dz = None
     if p[1] is not None:
-        dz = unbroadcast((kernels.sigmoid(logits) - target) * g, logits.shape)
+        dz = unbroadcast(grad * g, z_shape)
     if p[0] is not None:
-        dt = unbroadcast(-logits * g, target.shape)
+        dt = unbroadcast(-logits * g, t_shape)
     return dt, dz
 
 

@@ -165,15 +165,68 @@ FROM_OUTPUT = npk.FROM_OUTPUT
 # ------------------------------------------------------------------------------------------------
 # Softmax and crossentropies on 2-D (rows, classes) arrays.
 
-softmax = npk.softmax
-softmax_backward = npk.softmax_backward
-log_softmax = npk.log_softmax
-log_softmax_backward = npk.log_softmax_backward
-softmax_xent = npk.softmax_xent
-sparse_softmax_xent = npk.sparse_softmax_xent
-sigmoid_xent = npk.sigmoid_xent
-softmax_xent_backward = npk.softmax_xent_backward
-sparse_softmax_xent_backward = npk.sparse_softmax_xent_backward
+_softmax = _native("eltwise", "softmax")
+_log_softmax = _native("eltwise", "log_softmax")
+_softmax_backward = _native("eltwise", "softmax_backward")
+_log_softmax_backward = _native("eltwise", "log_softmax_backward")
+_softmax_xent = _native("eltwise", "softmax_cross_entropy")
+_sparse_softmax_xent = _native("eltwise", "sparse_softmax_cross_entropy")
+_sigmoid_xent = _native("eltwise", "sigmoid_cross_entropy")
+
+
+def softmax(x):
+    if _softmax is not None and x.dtype is _F32:
+        return _softmax(f32c(x), -1)
+    return npk.softmax(x)
+
+
+def log_softmax(x):
+    if _log_softmax is not None and x.dtype is _F32:
+        return _log_softmax(f32c(x), -1)
+    return npk.log_softmax(x)
+
+
+def softmax_backward(y, dy):
+    if _softmax_backward is not None and dy.dtype is _F32:
+        return _softmax_backward(f32c(y), f32c(dy), -1)
+    return npk.softmax_backward(y, dy)
+
+
+def log_softmax_backward(y, dy):
+    if _log_softmax_backward is not None and dy.dtype is _F32:
+        return _log_softmax_backward(f32c(y), f32c(dy), -1)
+    return npk.log_softmax_backward(y, dy)
+
+
+def softmax_xent(logits, target, with_grad=False):
+    """(per-row loss, d loss / d logits for unit upstream gradients or None) over the last axis."""
+    if _softmax_xent is not None and logits.dtype is _F32 and target.dtype is _F32:
+        r = _softmax_xent(f32c(logits), f32c(target), -1, with_grad)
+        return r if with_grad else (r, None)
+    return npk.softmax_xent(logits, target, with_grad)
+
+
+def sparse_softmax_xent(logits, labels, with_grad=False):
+    """As softmax_xent with integer class labels (one per row)."""
+    if _sparse_softmax_xent is not None and logits.dtype is _F32:
+        r = _sparse_softmax_xent(f32c(logits), np.ascontiguousarray(labels), -1, None, with_grad)
+        return r if with_grad else (r, None)
+    return npk.sparse_softmax_xent(logits, labels, with_grad)
+
+
+def sigmoid_xent(logits, target, with_grad=False):
+    """(elementwise loss, sigmoid(logits) - target or None)."""
+    if _sigmoid_xent is not None and logits.dtype is _F32 and target.dtype is _F32 and logits.shape == target.shape:
+        r = _sigmoid_xent(f32c(logits), f32c(target), with_grad)
+        return r if with_grad else (r, None)
+    return npk.sigmoid_xent(logits, target, with_grad)
+
+
+def scale_rows(grad, g):
+    """grad (rows, classes) times the per-row upstream gradient g (rows,)."""
+    return grad * g.reshape(-1, 1)
+
+
 column_sums = npk.column_sums
 sigmoid = npk.sigmoid
 

@@ -355,10 +355,10 @@ def _softmax_xent(target, logits, axis):
     moved_shape = zv.shape
     z2 = np.ascontiguousarray(zv).reshape(-1, moved_shape[-1])
     t2 = np.ascontiguousarray(tv).reshape(-1, moved_shape[-1])
-    loss, probs = kernels.softmax_xent(z2, t2)
+    loss, grad = kernels.softmax_xent(z2, t2, with_grad=bool(_active))
     out = wrap(loss.reshape(moved_shape[:-1]))
     if _active:
-        record(out, G.softmax_crossentropy, (target, logits), (probs, t2, z2, moved_shape, a))
+        record(out, G.softmax_crossentropy, (target, logits), (grad, z2, moved_shape, a))
     return out
 
 
@@ -403,10 +403,10 @@ def _sparse_softmax_xent(labels, logits, a):
     moved_shape = zv.shape
     z2 = np.ascontiguousarray(zv).reshape(-1, moved_shape[-1])
     l1 = labels.reshape(-1)
-    loss, probs = kernels.sparse_softmax_xent(z2, l1)
+    loss, grad = kernels.sparse_softmax_xent(z2, l1, with_grad=bool(_active))
     out = wrap(loss.reshape(moved_shape[:-1]))
     if _active:
-        record(out, G.sparse_softmax_crossentropy, (logits,), (probs, l1, moved_shape, a))
+        record(out, G.sparse_softmax_crossentropy, (logits,), (grad, moved_shape, a))
     return out
 
 
@@ -432,9 +432,13 @@ def _sigmoid_xent(target, logits):
     tv = float_value(target)
     if tv.dtype != zv.dtype:
         tv = tv.astype(zv.dtype)
-    out = wrap(kernels.sigmoid_xent(zv, tv))
+    shapes = (tv.shape, zv.shape)
+    if zv.shape != tv.shape:
+        zv, tv = (np.ascontiguousarray(a) for a in np.broadcast_arrays(zv, tv))
+    loss, grad = kernels.sigmoid_xent(zv, tv, with_grad=bool(_active))
+    out = wrap(loss)
     if _active:
-        record(out, G.sigmoid_crossentropy, (target, logits), (tv, zv))
+        record(out, G.sigmoid_crossentropy, (target, logits), (grad, zv) + shapes)
     return out
 
 
