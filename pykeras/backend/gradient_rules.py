@@ -547,21 +547,18 @@ def cumprod(node, g):
 @rule
 def matmul(node, g):
     # saved = (a, b) with ndim >= 2 (1-D operands are expanded by the op, then squeezed).
+    # da = g @ b^T, db = a^T @ g, summed over broadcast batch dimensions.
     a, b = node.saved
     p = node.parents
     da = db = None
     if p[0] is not None:
-        if g.ndim == 2 and b.ndim == 2:
-            da = kernels.gemm(g, b, trans_b=True)
-        else:
-            da = unbroadcast(kernels.matmul(g, np.swapaxes(b, -1, -2)), a.shape)
+        da = unbroadcast(kernels.matmul(g, b, trans_b=True), a.shape)
     if p[1] is not None:
-        if g.ndim == 2 and a.ndim == 2:
-            db = kernels.gemm(a, g, trans_a=True)
-        elif b.ndim == 2:
-            db = kernels.gemm(a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1]), trans_a=True)
+        if b.ndim == 2 and a.ndim > 2:
+            db = kernels.gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]),
+                              np.ascontiguousarray(g).reshape(-1, g.shape[-1]), trans_a=True)
         else:
-            db = unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b.shape)
+            db = unbroadcast(kernels.matmul(a, g, trans_a=True), b.shape)
     return da, db
 
 

@@ -43,7 +43,7 @@ def sources():
 
     return {
         "matmul / dense (GEMM + bias + activation epilogue)": "core",
-        "batched matmul (3-D and up by 3-D and up)": "numpy",
+        "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
         "relu fwd/bwd": "core",
         "other activations fwd/bwd": "numpy",
         "add (same shape, large)": "core",
@@ -91,15 +91,33 @@ def gemm(a, b, trans_a=False, trans_b=False, bias=None, act="linear", alpha=0.0,
     return y
 
 
-def matmul(a, b):
-    """np.matmul semantics (broadcast batch dimensions) for arrays of ndim >= 2."""
+# A batched product runs one native GEMM per matrix when each matrix product has at least this
+# many multiply-adds; below it numpy's own loop over its BLAS costs less than a Python loop.
+BATCHED_NATIVE_MIN = 32768
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    """np.matmul semantics (batch dimensions broadcast) for arrays of ndim >= 2, with op(a) = a^T
+    over the last two axes when trans_a (same for b)."""
     if a.ndim == 2 and b.ndim == 2:
-        return gemm(a, b)
-    if b.ndim == 2 and a.dtype is _F32 and b.dtype is _F32:
+        return gemm(a, b, trans_a, trans_b)
+    f32 = a.dtype is _F32 and b.dtype is _F32
+    if b.ndim == 2 and f32 and not trans_a:
         # Fold the batch dimensions of `a` into GEMM rows.
-        y = gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]), b)
-        return y.reshape(a.shape[:-1] + (b.shape[-1],))
-    return np.matmul(a, b)
+        y = gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]), b, False, trans_b)
+        return y.reshape(a.shape[:-1] + (y.shape[-1],))
+    m = a.shape[-1] if trans_a else a.shape[-2]
+    k = a.shape[-2] if trans_a else a.shape[-1]
+    n = b.shape[-2] if trans_b else b.shape[-1]
+    if f32 and m * n * k >= BATCHED_NATIVE_MIN:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        ab = np.broadcast_to(f32c(a), batch + a.shape[-2:])
+        bb = np.broadcast_to(f32c(b), batch + b.shape[-2:])
+        out = np.empty(batch + (m, n), np.float32)
+        for idx in np.ndindex(*batch):
+            _sgemm(ab[idx], bb[idx], out[idx], trans_a, trans_b)
+        return out
+    return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -447,6 +447,8 @@ case("matmul-nd-by-2d", K.matmul, [rnd(2, 3, 4), rnd(4, 5)], np.matmul)
 case("matmul-batched", K.matmul, [rnd(2, 3, 4), rnd(2, 4, 5)], np.matmul)
 case("matmul-broadcast", K.matmul, [rnd(2, 1, 3, 4), rnd(3, 4, 2)], np.matmul)
 case("matmul-vec", K.matmul, [rnd(4), rnd(4, 3)], np.matmul)
+# Per-matrix products above kernels.BATCHED_NATIVE_MIN multiply-adds: one native GEMM per matrix.
+case("matmul-batched-large", K.matmul, [rnd(2, 40, 30), rnd(1, 30, 36)], np.matmul, max_fd=12, rtol=2e-5, atol=2e-5)
 case("matmul-matvec", K.matmul, [rnd(3, 4), rnd(4)], np.matmul)
 case("operator@", lambda a, b: a @ b, [rnd(3, 4), rnd(4, 2)], np.matmul)
 case("dot-2d", K.dot, [rnd(3, 4), rnd(4, 5)], np.dot)
