@@ -100,7 +100,10 @@ def normalize_axis(axis, ndim, name, shape=None):
 def add(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("add", xv, yv, np.add) if _large(xv, yv) else np.add(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("add", xv, yv, np.add))
+        else:
+            out = wrap(np.add(xv, yv))
     except ValueError:
         raise broadcast_error("add", xv, yv) from None
     if _active:
@@ -111,7 +114,10 @@ def add(x, y):
 def subtract(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("subtract", xv, yv, np.subtract) if _large(xv, yv) else np.subtract(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("subtract", xv, yv, np.subtract))
+        else:
+            out = wrap(np.subtract(xv, yv))
     except ValueError:
         raise broadcast_error("subtract", xv, yv) from None
     if _active:
@@ -122,7 +128,10 @@ def subtract(x, y):
 def multiply(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("multiply", xv, yv, np.multiply) if _large(xv, yv) else np.multiply(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("multiply", xv, yv, np.multiply))
+        else:
+            out = wrap(np.multiply(xv, yv))
     except ValueError:
         raise broadcast_error("multiply", xv, yv) from None
     if _active:
