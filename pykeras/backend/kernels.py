@@ -37,23 +37,32 @@ GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigm
             "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
 
 def sources():
-    """{kernel entry point: 'core' | 'numpy' | 'numpy+core GEMM'}: what runs for float32 data in this build."""
-    def pick(*natives):
-        return "core" if all(n is not None for n in natives) else "numpy"
+    """{kernel entry point: where it runs for float32 data in this build}.
+
+    'core' is pykeras._core; 'numpy' means no native kernel is built for it (or, where stated,
+    that small arrays stay on numpy because its call is cheaper and there is nothing to thread).
+    """
+    def pick(*natives, small=False, partly=""):
+        if all(n is not None for n in natives):
+            return "core from 16K elements, numpy below" if small else "core"
+        return "numpy" + partly
 
     return {
         "matmul / dense (GEMM + bias + activation epilogue)": "core",
         "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
-        "relu fwd/bwd": "core",
-        "other activations fwd/bwd": "numpy",
-        "add (same shape, large)": "core",
-        "other elementwise / broadcast binary ops, unary math": "numpy",
-        "reductions": "numpy",
-        "softmax / log_softmax, softmax+crossentropy, sigmoid+crossentropy": "numpy",
-        "conv fwd/bwd": pick(_conv_forward, _conv_backward).replace("numpy", "numpy+core GEMM"),
+        "einsum / tensordot (via np.einsum and matmul)": "numpy (tensordot and batch_dot go through matmul)",
+        "activations fwd/bwd": pick(_unary, _unary_backward, partly=" (relu: core)"),
+        "unary math (exp, log, sqrt, trig, erf, ...) fwd/bwd": pick(_unary, _unary_backward, small=True),
+        "broadcast binary ops (add, subtract, multiply, divide, maximum, minimum, power) fwd/bwd":
+            pick(_binary, _binary_backward, small=True, partly=" (same-shape add from 16K: core)"),
+        "reductions (sum, mean, max, min, prod, var, std, logsumexp), argmax/argmin":
+            pick(_reduce, _reduce_backward, small=True),
+        "softmax / log_softmax fwd/bwd": pick(_softmax, _softmax_backward),
+        "softmax+crossentropy, sparse, sigmoid+crossentropy": pick(_softmax_xent, _sparse_softmax_xent, _sigmoid_xent),
+        "conv fwd/bwd": pick(_conv_forward, _conv_backward, partly=" im2col + core GEMM"),
         "depthwise conv fwd/bwd": pick(_dw_forward, _dw_backward),
-        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward).replace("numpy", "numpy+core GEMM"),
-        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward).replace("numpy", "numpy+core GEMM"),
+        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward, partly=" + core GEMM"),
+        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward, partly=" col2im + core GEMM"),
         "max/avg pooling fwd/bwd": pick(_max_pool, _max_pool_backward, _avg_pool, _avg_pool_backward),
         "batch norm train fwd/bwd": pick(_bn_train, _bn_backward),
         "batch norm inference": pick(_bn_inference),
