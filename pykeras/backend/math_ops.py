@@ -101,7 +101,7 @@ def add(x, y):
     xv, yv = binary_operands(x, y)
     try:
         if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
-            out = wrap(kernels.binary("add", xv, yv, np.add))
+            out = wrap(kernels.binary("add", xv, yv, kernels.add))
         else:
             out = wrap(np.add(xv, yv))
     except ValueError:
