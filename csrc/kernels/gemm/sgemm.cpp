@@ -86,8 +86,10 @@ struct Plan {
 Plan make_plan(const Problem& p, int64_t rows, int64_t cols) {
   Plan plan;
   plan.kc = k_range(p);
-  const bool thrashes = p.trans_a ? p.lda % kKRowAliasing == 0 : p.lda % kRowAliasing == 0;
-  plan.pack_a = (ceil_div(cols, kNR) > kPackAMinTiles || thrashes) && p.k > 0;
+  // (A micro-panel that feeds a single column tile is read once: aliasing cannot evict it.)
+  const int64_t col_tiles = ceil_div(cols, kNR);
+  const bool thrashes = col_tiles > 1 && p.lda % (p.trans_a ? kKRowAliasing : kRowAliasing) == 0;
+  plan.pack_a = (col_tiles > kPackAMinTiles || thrashes) && p.k > 0;
   plan.pack_b = p.trans_b || (ceil_div(rows, kMR) > kPackBMinTiles && p.k > 0);
   return plan;
 }

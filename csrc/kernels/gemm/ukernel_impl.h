@@ -14,6 +14,15 @@ namespace pyk::gemm::PYK_ISA_NS {
 
 namespace simd = pyk::simd::PYK_ISA_NS;
 
+// acc[r][v] = f(acc[r][v]) over a whole register tile.
+template <int MR, int NV, class F>
+inline void apply_all(simd::VecF (&acc)[MR][NV], F f) {
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = f(acc[r][v]);
+}
+
 template <int MR, int NV, bool kARow, bool kMaskB>
 void ukernel(const Tile& t) {
   using simd::VecF;
@@ -64,30 +73,45 @@ void ukernel(const Tile& t) {
       bias[v] = simd::zero();
     }
   }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    const float* cr = t.c + r * t.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      VecF x = acc[r][v] * alpha;
+      if (e.beta != 0.0f) {
+        const bool part = partial && v == NV - 1;
+        const VecF old = part ? simd::load_partial(cr + v * W, last_lanes) : simd::load(cr + v * W);
+        x = simd::fmadd(beta, old, x);
+      }
+      acc[r][v] = x + bias[v];
+    }
+  }
   const Activation act = e.act;
-  const VecF zero = simd::zero(), six = simd::set1(6.0f), slope = simd::set1(e.act_alpha);
+  const VecF zero = simd::zero();
+  switch (act) {
+    case Activation::relu: apply_all(acc, [&](VecF x) { return simd::max(x, zero); }); break;
+    case Activation::relu6: {
+      const VecF six = simd::set1(6.0f);
+      apply_all(acc, [&](VecF x) { return simd::min(simd::max(x, zero), six); });
+      break;
+    }
+    case Activation::leaky_relu: {
+      const VecF slope = simd::set1(e.act_alpha);
+      apply_all(acc, [&](VecF x) { return simd::select(simd::cmp_gt(x, zero), x, x * slope); });
+      break;
+    }
+    default: break;
+  }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     float* cr = t.c + r * t.ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const bool part = partial && v == NV - 1;
-      VecF x = acc[r][v] * alpha;
-      if (e.beta != 0.0f) {
-        const VecF old = part ? simd::load_partial(cr + v * W, last_lanes) : simd::load(cr + v * W);
-        x = simd::fmadd(beta, old, x);
-      }
-      x = x + bias[v];
-      switch (act) {
-        case Activation::relu: x = simd::max(x, zero); break;
-        case Activation::relu6: x = simd::min(simd::max(x, zero), six); break;
-        case Activation::leaky_relu: x = simd::select(simd::cmp_gt(x, zero), x, x * slope); break;
-        default: break;
-      }
-      if (part) {
-        simd::store_partial(cr + v * W, x, last_lanes);
+      if (partial && v == NV - 1) {
+        simd::store_partial(cr + v * W, acc[r][v], last_lanes);
       } else {
-        simd::store(cr + v * W, x);
+        simd::store(cr + v * W, acc[r][v]);
       }
     }
   }
