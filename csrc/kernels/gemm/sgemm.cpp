@@ -173,6 +173,8 @@ void run_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
             t.a_rs = 1;
           }
           const int a_row = p.trans_a ? 0 : 1;
+          // Distance between consecutive in-place micro-panels, per row.
+          const int64_t a_panel_step = p.trans_a ? 1 : p.lda;
           t.k = kc;
           t.b_ks = b_ks;
           t.ldc = p.ldc;
@@ -186,6 +188,8 @@ void run_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
             t.c = c_row + jr;
             t.nr = nr;
             t.ep.bias = last && p.bias ? p.bias + jc + jr : nullptr;
+            // The first column tile of an in-place A micro-panel fetches the next one.
+            t.a_next = jr == 0 && !plan.pack_a && ir + kMR < mc ? t.a + kMR * a_panel_step : nullptr;
             kernels.fn[a_row][mask_b][nv - 1][mr - 1](t);
           }
         }

@@ -44,6 +44,7 @@ void ukernel(const Tile& t) {
   const float* a = t.a;
   const float* b = t.b;
   const int64_t a_rs = t.a_rs, a_ks = t.a_ks, b_ks = t.b_ks;
+  const float* a_next = t.a_next;
   for (int64_t kk = 0; kk < t.k; ++kk) {
     VecF bv[NV];
 #pragma GCC unroll 4
@@ -55,6 +56,13 @@ void ukernel(const Tile& t) {
       const VecF ar = simd::set1(kARow ? a[r * a_rs] : a[r]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(ar, bv[v], acc[r][v]);
+    }
+    if (a_next) {
+      // One line of the next A micro-panel per step: in row layout row kk % 16 at this column
+      // (a line holds 16 floats, so every row's line is requested once per 16 steps); in k-major
+      // layout the line of this kk.
+      const int64_t r = kARow ? (kk & 15) : 0;
+      if (r < MR) __builtin_prefetch(a_next + r * a_rs + kk * (kARow ? 1 : a_ks), 0, 3);
     }
     a += kARow ? 1 : a_ks;
     b += b_ks;
