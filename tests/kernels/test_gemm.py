@@ -286,3 +286,65 @@ def test_rejects_bad_values_and_layouts():
     c.flags.writeable = False
     with pytest.raises(ValueError, match="'c' is read-only"):
         sgemm(a, b, c)
+
+
+# ----------------------------------------------------------------------------- strided batches
+
+sgemm_batched = _core.gemm.sgemm_batched
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize(
+    "batch,m,n,k,shared",
+    [(1, 5, 7, 3, None), (3, 17, 33, 20, None), (5, 30, 20, 10, "b"), (4, 9, 40, 16, "a"), (2, 200, 150, 100, None)],
+)
+def test_batched_matches_per_matrix_products(isa, threads, trans_a, trans_b, batch, m, n, k, shared):
+    a3 = rand((batch, k, m) if trans_a else (batch, m, k), 1)
+    b3 = rand((batch, n, k) if trans_b else (batch, k, n), 2)
+    a = a3[0] if shared == "a" else a3
+    b = b3[0] if shared == "b" else b3
+    c0, bias = rand((batch, m, n), 3), rand(n, 4)
+    c = c0.copy()
+    out = sgemm_batched(a, b, c, trans_a, trans_b, 0.5, 2.0, bias, ACTS["relu"])
+    assert out is c
+    for i in range(batch):
+        ai = a if shared == "a" else a[i]
+        bi = b if shared == "b" else b[i]
+        expected, bound = reference(ai, bi, c0[i], trans_a, trans_b, 0.5, 2.0, bias, "relu")
+        check(out[i], expected, bound, f"batch item {i}")
+        # Each item is bitwise the 2-D product.
+        np.testing.assert_array_equal(out[i], sgemm(ai, bi, c0[i].copy(), trans_a, trans_b, 0.5, 2.0, bias, ACTS["relu"]))
+
+
+def test_batched_accepts_padded_and_strided_stacks(isa):
+    big_a, big_b = rand((6, 12, 15), 1), rand((3, 15, 20), 2)
+    a = big_a[::2, :10, :9]  # every other matrix, padded rows
+    b = big_b[:, :9, :17]
+    c_full = np.zeros((3, 10, 19), np.float32)
+    out = sgemm_batched(a, b, c_full[:, :, :17])
+    for i in range(3):
+        expected, bound = reference(a[i], b[i], None, False, False, 1.0, 0.0, None)
+        check(out[i], expected, bound, f"strided item {i}")
+    assert not c_full[:, :, 17:].any()
+
+
+def test_batched_threads_bitwise_identical(isa):
+    a, b = rand((3, 150, 200), 1), rand((200, 180), 2)
+    results = []
+    for threads in (1, 2):
+        config.set_num_threads(threads)
+        results.append(sgemm_batched(a, b))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_batched_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"batch sizes differ: a has shape \(2, 3, 4\) and b has shape \(3, 4, 5\)"):
+        sgemm_batched(np.zeros((2, 3, 4), np.float32), np.zeros((3, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="use sgemm for one product"):
+        sgemm_batched(np.zeros((3, 4), np.float32), np.zeros((4, 5), np.float32))
+    with pytest.raises(ValueError, match=r"'c' has shape \(2, 3, 5\), expected \(2, 3, 6\)"):
+        sgemm_batched(np.zeros((2, 3, 4), np.float32), np.zeros((4, 6), np.float32), np.zeros((2, 3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"'a' must be 2-D or 3-D, got shape \(1, 2, 3, 4\)"):
+        sgemm_batched(np.zeros((1, 2, 3, 4), np.float32), np.zeros((4, 5), np.float32))
+    with pytest.raises(TypeError, match="must have contiguous, non-overlapping rows"):
+        sgemm_batched(np.zeros((2, 3, 8), np.float32)[:, :, ::2], np.zeros((4, 5), np.float32))

@@ -198,15 +198,11 @@ void run_block(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
   }
 }
 
-}  // namespace
-
-void sgemm(const Problem& p) {
+// One product of the batch on the threads (see the file comment).
+void sgemm_one(const Problem& p, bool parallel) {
   const int64_t m = p.m, n = p.n;
-  if (m <= 0 || n <= 0) return;
   const int64_t tiles_m = ceil_div(m, kMR), tiles_n = ceil_div(n, kNR);
-  const bool tiny = m * n * std::max<int64_t>(p.k, 1) < kMinParallelFmas;
-  if (p.single_thread || tiny || num_threads() == 1) {
-    FlushDenormalsScope ftz;
+  if (!parallel) {
     run_block(p, 0, m, 0, n);
     return;
   }
@@ -220,6 +216,47 @@ void sgemm(const Problem& p) {
     parallel_for(0, tiles_n, ceil_div(tiles_n, threads), [&](int64_t lo, int64_t hi) {
       run_block(p, 0, m, lo * kNR, std::min(n, hi * kNR));
     });
+  }
+}
+
+Problem batch_item(const Problem& p, int64_t i) {
+  Problem q = p;
+  q.a = p.a + i * p.stride_a;
+  q.b = p.b + i * p.stride_b;
+  q.c = p.c + i * p.stride_c;
+  q.batch = 1;
+  return q;
+}
+
+}  // namespace
+
+// Threads: a batch with at least as many products as threads gives each thread whole products
+// (fewer, larger pieces of work); otherwise each product in turn is split over the threads.
+// Either way every element is computed by the same kernel calls, so the bits do not change.
+void sgemm(const Problem& p) {
+  const int64_t m = p.m, n = p.n, batch = std::max<int64_t>(p.batch, 1);
+  if (m <= 0 || n <= 0) return;
+  const bool tiny = batch * m * n * std::max<int64_t>(p.k, 1) < kMinParallelFmas;
+  if (p.single_thread || tiny || num_threads() == 1) {
+    FlushDenormalsScope ftz;
+    for (int64_t i = 0; i < batch; ++i) sgemm_one(batch_item(p, i), false);
+    return;
+  }
+  if (batch >= num_threads()) {
+    parallel_for(0, batch, ceil_div(batch, num_threads()), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) sgemm_one(batch_item(p, i), false);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    const Problem q = batch_item(p, i);
+    const bool big = m * n * std::max<int64_t>(p.k, 1) >= kMinParallelFmas;
+    if (big) {
+      sgemm_one(q, true);
+    } else {
+      FlushDenormalsScope ftz;
+      sgemm_one(q, false);
+    }
   }
 }
 
