@@ -5,25 +5,30 @@
 // Blocking (loops from outside in, caches of the target core: L1d 48 KiB, L2 1 MiB, L3 shared):
 //   pc: k in ranges of kc <= kKC, so that one A micro-panel (kMR x kc) stays in L1 while it
 //       sweeps a B block; consecutive k-ranges accumulate into C (epilogue beta = 1).
-//   ic: rows in blocks of kMC, the A block that is packed at once (when A is packed).
-//   jc: columns in blocks of kNC, so that the B block (kc x kNC) stays in L2 across the row tiles.
-//   ir, jr: register tiles; for one A micro-panel (held in L1) the kernel walks every B panel.
-// Two ways to feed the kernels, chosen per operand by size (the "small-matrix path" is simply
-// both operands read in place):
+//   jc: columns in blocks of kNC; the packed B block (kc x kNC) stays in L2 across the rows.
+//   ic: rows in blocks of kMCTrans when a transposed A is packed (a block at a time); otherwise
+//       one block.
+//   ir: one A micro-panel (kMR rows), packed just before use when A is packed row-major, so the
+//       copy is still in L1 when the kernels read it.
+//   jr: register tiles along the B block.
+// Two ways to feed the kernels, chosen per operand by its reuse (the "small-matrix path" is
+// simply both operands read in place):
 //   - packed: B in zero-padded kNR-column panels (contiguous, 64-byte aligned); A as a row copy
 //     with a padded row stride (row-major A) or in kMR-row k-major panels (transposed A). Packing
-//     turns power-of-two leading dimensions, which map many rows onto the same cache sets, into
-//     contiguous blocks, and pays when each packed element is reused by many tiles.
-//   - in place: the kernels read row-major B and either layout of A directly. Deep-learning
-//     shapes (a few hundred rows, tall-skinny products with 32-64 columns) reuse each element of
-//     one operand only a few times, so copying it costs more than it saves.
+//     turns leading dimensions that map many rows onto the same cache sets into contiguous
+//     blocks, and pays when each packed element is reused by many tiles.
+//   - in place: the kernels read row-major B and either layout of A directly (an in-place A
+//     micro-panel prefetches the next one). Deep-learning shapes (a few hundred rows, tall-skinny
+//     products with 32-64 columns) reuse each element of one operand only a few times, so
+//     copying it costs more than it saves.
 // Packing is a pure copy and every element is summed in the same order whichever way the tiles
 // are fed (ukernel.h), so the choice never changes the result.
 //
 // Threads split the rows (or, when there are more column tiles than row tiles, the columns) of C
 // into contiguous ranges of whole register tiles, one per thread; k is never split, so 1 and 2
-// threads give identical bits. Each thread packs into its own buffers. Products below
-// kMinParallelFmas run on one thread.
+// threads give identical bits. Each thread packs into its own buffers (kept per thread between
+// calls). Products below kMinParallelFmas run on one thread. A strided batch gives each thread
+// whole products when it has at least as many products as threads.
 #include <algorithm>
 
 #include "kernels/gemm/gemm.h"
@@ -37,7 +42,8 @@ namespace pyk::gemm::PYK_ISA_NS {
 namespace {
 
 // k-range: A micro-panel 14 x 384 floats = 21 KiB, under half of L1d, leaving room for the B
-// panel lines streaming through. Narrower ISAs use the same depth.
+// panel lines streaming through; the B block below fills about half of L2. The AVX2 (6 x 16)
+// and generic (4 x 4) tiles use the same depths: their smaller panels only leave more room.
 constexpr int64_t kKC = 384;
 // Deepest k-range for products with at most kNarrowTiles column tiles: their A micro-panel is
 // read straight from A and reused by only a few tiles, so a longer contiguous run of each row
@@ -62,9 +68,9 @@ constexpr int64_t kPackBMinTiles = 2;
 // a multiple of 4 KiB (1024 floats) fall into at most 16 of the 1024 L2 sets (16 ways).
 constexpr int64_t kRowAliasing = 512;
 constexpr int64_t kKRowAliasing = 1024;
-// About 2-3 microseconds of single-core work: below this, waking a second thread costs more
-// than it saves.
-constexpr int64_t kMinParallelFmas = int64_t(1) << 18;
+// About 3-4 microseconds of single-core work (twice a 64^3 product): below this, waking a
+// second thread costs more than it saves.
+constexpr int64_t kMinParallelFmas = int64_t(1) << 19;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -230,9 +236,9 @@ Problem batch_item(const Problem& p, int64_t i) {
 
 }  // namespace
 
-// Threads: a batch with at least as many products as threads gives each thread whole products
-// (fewer, larger pieces of work); otherwise each product in turn is split over the threads.
-// Either way every element is computed by the same kernel calls, so the bits do not change.
+// A batch with at least as many products as threads gives each thread whole products (fewer,
+// larger pieces of work); otherwise each product in turn is split over the threads. Either way
+// every element is computed by the same kernel calls, so the bits do not change.
 void sgemm(const Problem& p) {
   const int64_t m = p.m, n = p.n, batch = std::max<int64_t>(p.batch, 1);
   if (m <= 0 || n <= 0) return;
