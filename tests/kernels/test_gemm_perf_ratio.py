@@ -4,7 +4,8 @@ product at least 0.7x as fast as numpy's matmul (OpenBLAS) in the same process. 
 benchmarks (bench/py/bench_gemm.py) show pykeras well ahead; the wide margin absorbs the noise
 of a shared machine. Both libraries run on one thread (a second thread that the OS schedules
 late on a busy machine would dominate the timing), calls alternate between them so that both see
-the same load, and medians are compared.
+the same load, and the fastest of many runs of each is compared (other processes on a shared
+machine only ever add time, so the minimum is the steadiest estimate of each library's speed).
 """
 import contextlib
 import time
@@ -20,7 +21,7 @@ except ImportError:  # pragma: no cover
 
 SIZE = 512
 MIN_RATIO = 0.7
-ROUNDS = 15
+ROUNDS = 25
 
 
 def test_sgemm_keeps_pace_with_numpy_on_the_best_path():
@@ -50,6 +51,6 @@ def _median_ratio():
         t_ours.append(t1 - t0)
         t_theirs.append(t2 - t1)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)
-    ratio = float(np.median(t_theirs) / np.median(t_ours))
-    detail = f"median {np.median(t_ours) * 1e3:.2f} ms vs {np.median(t_theirs) * 1e3:.2f} ms, expected >= {MIN_RATIO}x"
+    ratio = min(t_theirs) / min(t_ours)
+    detail = f"fastest {min(t_ours) * 1e3:.2f} ms vs {min(t_theirs) * 1e3:.2f} ms, expected >= {MIN_RATIO}x"
     return ratio, detail
