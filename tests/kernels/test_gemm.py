@@ -2,7 +2,7 @@
 
 c = act(alpha * op(a) @ op(b) + beta * c + bias). Shapes sweep 1, the register tile sizes +-1
 (14 x 32 AVX-512, 6 x 16 AVX2, 4 x 4 generic), primes and the cache block sizes +-1 (k-range
-384, 640 for narrow products; column block 384; transposed-A row block 168), on every kernel path
+512, 640 for narrow products; column block 384; transposed-A row block 168), on every kernel path
 (`isa` fixture), all four transpose combinations, padded leading dimensions (views x[:, :w]),
 every epilogue activation, 1 vs 2 threads bitwise, and argument errors.
 """
@@ -124,7 +124,7 @@ def test_edge_shapes(isa, trans_a, trans_b, k):
 @pytest.mark.parametrize(
     "m,n,k",
     [
-        (29, 70, 383), (29, 70, 384), (31, 70, 385),  # k-range 384 +- 1
+        (29, 70, 511), (29, 70, 512), (31, 70, 513),  # k-range 512 +- 1
         (15, 383, 50), (15, 384, 50), (15, 385, 50), (30, 769, 21),  # column block 384 +- 1
         (167, 161, 40), (168, 161, 40), (169, 161, 40), (337, 135, 19),  # transposed-A row block 168 +- 1
         (45, 20, 639), (45, 20, 640), (45, 20, 641), (45, 33, 1153),  # narrow k-range 640 +- 1
@@ -205,7 +205,7 @@ def test_epilogue_activations(isa, act, act_alpha):
 
 def test_activation_with_several_k_ranges(isa):
     """The activation is applied once, after the last k-range, not to partial sums."""
-    m, n, k = 20, 40, 1000
+    m, n, k = 20, 40, 1500  # 3 k-ranges of 500 (the narrow-product limit is 640)
     a, b = rand((m, k), 1, 1 / math.sqrt(k)), rand((k, n), 2)
     bias = rand(n, 3)
     expected, bound = reference(a, b, None, False, False, 1.0, 0.0, bias)
