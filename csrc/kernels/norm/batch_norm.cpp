@@ -18,6 +18,7 @@
 // cache) and the blocks are merged in order with Chan et al.'s pairwise formula, so the
 // variance stays accurate whatever the mean; backward sums are added block by block in order.
 // No partition depends on the thread count, so results are bitwise identical for any.
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside some AVX-512 intrinsics (their
 // pass-through operand is deliberately undefined); the warning is not about this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
