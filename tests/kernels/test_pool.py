@@ -317,6 +317,11 @@ def test_bad_arrays():
         P.max_pool(np.zeros((1, 4, 4, 3), np.float32), 2, out=np.zeros((1, 4, 4, 3), np.float32))
     with pytest.raises(ValueError, match="'dy' has shape"):
         P.avg_pool_backward(np.zeros((1, 2, 2, 3), np.float32), (1, 5, 5, 3), 2, padding="same")
+    x = np.zeros((1, 4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match="'out' shares memory with 'x'"):
+        P.max_pool(x, 3, 1, "same", out=x)
+    with pytest.raises(ValueError, match="'out' shares memory with 'x'"):
+        P.max_pool_backward(x, np.zeros_like(x), 3, 1, "same", out=x)
 
 
 # ----------------------------------------------------------------------------- Keras
