@@ -246,6 +246,18 @@ Shape shape_arg(const py::object& obj, const char* fn, const char* arg) {
   return out;
 }
 
+// Kernels read their inputs while writing outputs: an output overlapping an input would corrupt
+// the result, so it is refused.
+void require_disjoint(const py::array& out, const py::array& in, const char* fn, const char* in_name) {
+  const char* o0 = static_cast<const char*>(out.data());
+  const char* o1 = o0 + out.nbytes();
+  const char* i0 = static_cast<const char*>(in.data());
+  const char* i1 = i0 + in.nbytes();
+  if (out.nbytes() > 0 && in.nbytes() > 0 && o0 < i1 && i0 < o1) {
+    throw py::value_error(err(fn, std::string("'out' must not overlap '") + in_name + "'"));
+  }
+}
+
 py::tuple to_tuple(const Shape& v) {
   py::tuple t(v.size());
   for (size_t i = 0; i < v.size(); ++i) t[i] = v[i];
@@ -345,6 +357,8 @@ py::object conv_forward_impl(const Problem& p, const py::array& x, const py::arr
   const float* bias = optional_vector(bias_obj, p.s.cout, fn, "bias", &keep);
   const Activation act = activation_arg(activation, fn);
   py::array y = output(out, p.y_shape, fn);
+  require_disjoint(y, x, fn, "x");
+  require_disjoint(y, kernel, fn, "kernel");
   {
     py::gil_scoped_release nogil;
     conv::table().forward(p.s, in_ptr(x), in_ptr(kernel), bias, act, act_alpha, out_ptr(y));
@@ -356,6 +370,8 @@ py::array backward_data_impl(const Problem& p, const py::array& dy, const py::ar
                              const char* fn) {
   require_shape(dy, p.y_shape, fn, "dy");
   py::array dx = output(out, p.x_shape, fn);
+  require_disjoint(dx, dy, fn, "dy");
+  require_disjoint(dx, kernel, fn, "kernel");
   {
     py::gil_scoped_release nogil;
     conv::table().backward_data(p.s, in_ptr(dy), in_ptr(kernel), nullptr, Activation::linear, 0.0f, out_ptr(dx));
@@ -367,10 +383,14 @@ py::tuple backward_filter_impl(const Problem& p, const py::array& x, const py::a
                                const py::object& out, const py::object& bias_out, const char* fn) {
   require_shape(dy, p.y_shape, fn, "dy");
   py::array dk = output(out, p.k_shape, fn);
+  require_disjoint(dk, x, fn, "x");
+  require_disjoint(dk, dy, fn, "dy");
   py::object db_obj = py::none();
   float* db = nullptr;
   if (with_bias) {
     py::array a = output(bias_out, {p.s.cout}, fn);
+    require_disjoint(a, dy, fn, "dy");
+    require_disjoint(a, dk, fn, "dkernel");
     db = out_ptr(a);
     db_obj = a;
   }
@@ -640,6 +660,7 @@ void bind_conv(py::module_& m) {
     const float* bias = optional_vector(bias_obj, sp.pw_out, fn, "bias", &keep);
     const Activation act = activation_arg(activation, fn);
     py::array y = output(out, sp.y_shape, fn);
+    require_disjoint(y, x, fn, "x");
     {
       py::gil_scoped_release nogil;
       conv::table().separable_forward(sp.dw.s, sp.pw_out, in_ptr(x), in_ptr(dk), in_ptr(pk), bias, act, act_alpha,
@@ -707,6 +728,8 @@ void bind_conv(py::module_& m) {
     const float* bias = optional_vector(bias_obj, p.s.cin, fn, "bias", &keep);
     const Activation act = activation_arg(activation, fn);
     py::array y = output(out, p.y_shape, fn);
+    require_disjoint(y, x, fn, "x");
+    require_disjoint(y, kernel, fn, "kernel");
     {
       py::gil_scoped_release nogil;
       conv::table().backward_data(p.s, in_ptr(x), in_ptr(kernel), bias, act, act_alpha, out_ptr(y));

@@ -79,7 +79,8 @@ void dw_backward_data_row(const Shape& s, const float* const* dyr, const float* 
   int64_t* pk = KW > 64 ? big.data() + KW : kw_of;
   for (int64_t rw = 0; rw < min64(sw, W); ++rw) {
     int64_t nt = 0;
-    for (int64_t kw = 0; kw < KW; ++kw) {
+    // Taps in decreasing kw, i.e. increasing dy offset, which is what the 3-tap fast path takes.
+    for (int64_t kw = KW - 1; kw >= 0; --kw) {
       const int64_t t = rw + pw - kw * dw;
       if (floor_div(t, sw) * sw != t) continue;
       po[nt] = floor_div(t, sw);
