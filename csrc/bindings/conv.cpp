@@ -408,10 +408,23 @@ py::tuple backward_impl(const Problem& p, const py::array& x, const py::array& k
   require_shape(dy_in, p.y_shape, fn, "dy");
   const Activation act = activation_arg(activation, fn);
   py::array dz = pre_activation_grad(dy_in, y, act, act_alpha, fn);
-  py::object dx = py::none();
-  if (input_grad) dx = backward_data_impl(p, dz, kernel, py::none(), fn);
-  py::tuple w = backward_filter_impl(p, x, dz, with_bias, py::none(), py::none(), fn);
-  return py::make_tuple(dx, w[0], w[1]);
+  py::object dx = py::none(), db = py::none();
+  py::array dx_arr, db_arr;
+  py::array dk = py::array_t<float>(p.k_shape);
+  if (input_grad) {
+    dx_arr = py::array_t<float>(p.x_shape);
+    dx = dx_arr;
+  }
+  if (with_bias) {
+    db_arr = py::array_t<float>(Shape{p.s.cout});
+    db = db_arr;
+  }
+  {
+    py::gil_scoped_release nogil;
+    conv::table().backward(p.s, in_ptr(x), in_ptr(kernel), in_ptr(dz), input_grad ? out_ptr(dx_arr) : nullptr,
+                           out_ptr(dk), with_bias ? out_ptr(db_arr) : nullptr);
+  }
+  return py::make_tuple(dx, dk, db);
 }
 
 Problem dense_from_arrays(const py::array& x, const py::array& kernel, const py::object& strides,

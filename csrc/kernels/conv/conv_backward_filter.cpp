@@ -170,4 +170,14 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
   }
 }
 
+void backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+              float* dbias) {
+  if (is_depthwise(s)) {
+    dw_backward(s, x, w, dy, dx, dkernel, dbias);
+    return;
+  }
+  if (dx) backward_data(s, dy, w, nullptr, Activation::linear, 0.0f, dx);
+  backward_filter(s, x, dy, dkernel, dbias);
+}
+
 }  // namespace pyk::conv::PYK_ISA_NS

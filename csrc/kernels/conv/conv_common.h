@@ -339,6 +339,11 @@ void dw_forward(const Shape& s, const float* x, const float* w, const float* bia
 void dw_backward_data(const Shape& s, const float* dy, const float* w, const float* bias, Activation act,
                       float alpha, float* dx);
 void dw_backward_filter(const Shape& s, const float* x, const float* dy, float* dw, float* db);
+// Both gradients in one pass over dy (dx may be null).
+void dw_backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+                 float* dbias);
+void backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+              float* dbias);
 
 void separable_forward(const Shape& s, int64_t pw_out, const float* x, const float* dw_kernel,
                        const float* pw_kernel, const float* bias, Activation act, float alpha, float* y);
