@@ -247,3 +247,18 @@ def test_out_argument_and_output_shape(isa):
     dk, db = conv.conv_backward_filter(x, out, (3, 2), (2, 1), "same", out=dk_out, bias_out=db_out)
     assert dk is dk_out and db is db_out
     np.testing.assert_allclose(dk, conv_backward_filter(x, out, (3, 2), (2, 1), "same")[0], rtol=1e-4, atol=1e-4)
+
+
+def test_combined_backward_into_given_outputs(isa):
+    x, k = rand((2, 6, 7, 5), 25), rand((3, 3, 5, 6), 26)
+    dy = rand((2, 6, 7, 6), 27)
+    dx_o, dk_o, db_o = (np.full(s, np.nan, np.float32) for s in (x.shape, k.shape, (6,)))
+    dx, dk, db = conv.conv_backward(x, k, dy, 1, "same", dx_out=dx_o, dkernel_out=dk_o, dbias_out=db_o)
+    assert dx is dx_o and dk is dk_o and db is db_o
+    ref = conv.conv_backward(x, k, dy, 1, "same")
+    for a, b in zip((dx, dk, db), ref):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="'out' has shape"):
+        conv.conv_backward(x, k, dy, 1, "same", dkernel_out=np.zeros((3, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="must not overlap"):
+        conv.conv_backward(x, k, dy, 1, "same", dx_out=x)
