@@ -55,11 +55,16 @@ inline void prefetch_pixels(const float* p, int64_t n, int64_t cm, int v) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t f = 0; f < v * kWidth; f += kLine) __builtin_prefetch(p + i * cm + f, 0, 2);
 }
+inline void prefetch_pixels_for_write(float* p, int64_t n, int64_t ps, int v) {
+  constexpr int64_t kLine = 64 / sizeof(float);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t f = 0; f < v * kWidth; f += kLine) __builtin_prefetch(p + i * ps + f, 1, 2);
+}
 
 template <int V, int A>
 int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt, const DwTaps& taps, int64_t cm,
                      int64_t p, int64_t p_hi, float* out, int64_t out_ps, int64_t c0, const VecF* b, Activation act,
-                     float alpha, const float* pf) {
+                     float alpha, const float* pf, int64_t np_row) {
   constexpr int T = kDw3Pixels;
   constexpr int kSpan = (T - 1) * A + 3;  // input pixels read by a tile
   const bool vec_act = act_is_vector(act);
@@ -73,7 +78,11 @@ int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt,
       if (p_hi - T < p_first) break;
       p = p_hi - T;
     }
-    if (pf) prefetch_pixels(pf + (p * A + taps.off[0]) * cm + c0, T * A, cm, V);
+    if (pf) {
+      prefetch_pixels(pf + (p * A + taps.off[0]) * cm + c0, T * A, cm, V);
+      // The same pixels of the next output row, for writing (its read-for-ownership starts now).
+      prefetch_pixels_for_write(out + (p + np_row) * out_ps + c0, T, out_ps, V);
+    }
     VecF acc[T][V];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
@@ -170,8 +179,8 @@ void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt,
   int64_t p = p_lo;
   if constexpr (!kMask && V <= 2) {
     if (dw3_applies(taps, a)) {
-      p = a == 1 ? dw3_interior<V, 1>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf)
-                 : dw3_interior<V, 2>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf);
+      p = a == 1 ? dw3_interior<V, 1>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf, np)
+                 : dw3_interior<V, 2>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf, np);
     }
   }
   for (; p + T <= p_hi; p += T) {
@@ -419,7 +428,8 @@ inline int64_t row_taps(const Shape& s, const DwGeom& g, InputRows& rows, int64_
 
 
 // Row-level entry points (dwconv_nhwc.cpp), also used by the separable convolution. pf, when
-// not null, is the input row to prefetch while this row computes.
+// not null, is the input row to prefetch while this row computes; it also tells that the next
+// output row follows this one in memory (its lines are prefetched for writing).
 void dw_forward_row(const Shape& s, const float* const* in, const float* const* wr, int64_t nrt, const float* bias,
                     Activation act, float alpha, float* out, const float* pf = nullptr);
 void dw_backward_filter_row(const Shape& s, const float* const* in, const int64_t* tap_rows, int64_t nrt,
