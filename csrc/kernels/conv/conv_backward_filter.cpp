@@ -153,7 +153,7 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
 
   if (P > 1) {
     // dkernel = partial_0 + partial_1 + ... in partition order, split over elements.
-    parallel_for(0, part_floats, 16384, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, part_floats, kCopyGrainFloats, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         if (i >= kfloats && !dbias) break;
         float acc = partial.data()[i];

@@ -321,6 +321,10 @@ constexpr int64_t kSegmentPixels = 512;
 // Work below about this many flops stays on one thread (~10 us at the single-core FMA rate).
 constexpr double kMinParallelFlops = 2.0e6;
 
+// Copy-like passes (weight packing, adding partial sums) go to threads only beyond this many
+// floats (~1 MB): below it a pass takes a few microseconds, less than waking a thread costs.
+constexpr int64_t kCopyGrainFloats = int64_t{1} << 18;
+
 inline int64_t grain_for(double flops_per_item) {
   if (flops_per_item <= 0) return 1;
   const double g = kMinParallelFlops / flops_per_item;

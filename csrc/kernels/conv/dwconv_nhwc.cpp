@@ -161,7 +161,7 @@ namespace {
 // Adds partial sums of partitions into the outputs, in partition order.
 void reduce_partials(const float* partial, int64_t P, int64_t part_floats, int64_t kfloats, float* dkernel,
                      float* dbias) {
-  parallel_for(0, part_floats, 16384, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, part_floats, kCopyGrainFloats, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       float acc = partial[i];
       for (int64_t p = 1; p < P; ++p) acc += partial[p * part_floats + i];
