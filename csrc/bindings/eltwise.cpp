@@ -14,6 +14,19 @@
 //                                    dx = dy * f'(.), from y = f(x) where the op allows it
 //   unary_backward_input(op, *, <same parameters>) -> 'x' | 'y' | 'either' | 'none'
 //                                    what unary_backward needs for that op
+//   softmax(x, axis=-1, out=None), log_softmax(x, axis=-1, out=None)
+//   softmax_backward(y, dy, axis=-1, out=None)       y = softmax(x): dx = y (dy - sum(dy y))
+//   log_softmax_backward(y, dy, axis=-1, out=None)   y = log_softmax(x): dx = dy - exp(y) sum(dy)
+//   softmax_cross_entropy(logits, labels, axis=-1, return_grad=False) -> loss | (loss, grad)
+//   softmax_cross_entropy_backward(logits, labels, dloss, axis=-1, out=None) -> dlogits
+//                                    loss = -sum(labels * log_softmax(logits)) over axis;
+//                                    dlogits = (softmax * sum(labels) - labels) * dloss
+//   sparse_softmax_cross_entropy(logits, labels, axis=-1, ignore_class=None, return_grad=False)
+//   sparse_softmax_cross_entropy_backward(logits, labels, dloss, axis=-1, ignore_class=None, out=None)
+//                                    int32/int64 class indices, shape = logits.shape without axis
+//   sigmoid_cross_entropy(logits, labels, return_grad=False) -> loss | (loss, grad)
+//   sigmoid_cross_entropy_backward(logits, labels, dloss, out=None)
+//                                    elementwise binary cross-entropy from logits
 //   add(a, b, out=None), relu(x, out=None), relu_backward(x, dy, out=None)
 //                                    same-shape fast paths kept from the foundation
 #include <cmath>
@@ -272,6 +285,225 @@ const char* backward_input(const py::object& op, const OptionalParams& o) {
   return backward_from_y(info, p) ? "either" : "x";
 }
 
+// ------------------------------------------------------------------------- axes
+
+int64_t normalize_axis(int64_t axis, int64_t ndim, const char* fn) {
+  if (axis < -ndim || axis >= ndim) {
+    throw py::value_error(std::string(fn) + ": axis " + std::to_string(axis) + " is out of range for an array of " +
+                          std::to_string(ndim) + " dimension" + (ndim == 1 ? "" : "s"));
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+// [outer, len, inner] view of a contiguous array around one axis.
+eltwise::ReduceShape around_axis(const Shape& shape, int64_t axis) {
+  eltwise::ReduceShape r;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < axis) r.outer *= shape[d];
+    else if (d == axis) r.len = shape[d];
+    else r.inner *= shape[d];
+  }
+  return r;
+}
+
+Shape without_axis(const Shape& shape, int64_t axis) {
+  Shape out;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d != axis) out.push_back(shape[d]);
+  }
+  return out;
+}
+
+// numpy.moveaxis(a, src, dst) as a new C-contiguous array (the GIL is held).
+py::array moveaxis_copy(const py::array& a, int64_t src, int64_t dst) {
+  py::module_ np = py::module_::import("numpy");
+  return np.attr("ascontiguousarray")(np.attr("moveaxis")(a, src, dst));
+}
+
+// ------------------------------------------------------------------------- softmax
+
+py::array softmax_forward(const py::object& x_obj, int64_t axis, const py::object& out, bool log) {
+  const char* fn = log ? "log_softmax" : "softmax";
+  py::array x = as_f32_array(x_obj, fn, "x");
+  const int64_t ax = normalize_axis(axis, x.ndim(), fn);
+  py::array y = output(out, shape_of(x), fn);
+  const eltwise::ReduceShape rs = around_axis(shape_of(x), ax);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().softmax(log, rs, in_ptr(x), out_ptr(y));
+  }
+  return y;
+}
+
+py::array softmax_backward(const py::object& y_obj, const py::object& dy_obj, int64_t axis, const py::object& out,
+                           bool log) {
+  const char* fn = log ? "log_softmax_backward" : "softmax_backward";
+  py::array y = as_f32_array(y_obj, fn, "y");
+  py::array dy = as_f32_array(dy_obj, fn, "dy");
+  require_shape(dy, shape_of(y), fn, "dy");
+  const int64_t ax = normalize_axis(axis, y.ndim(), fn);
+  py::array dx = output(out, shape_of(y), fn);
+  const eltwise::ReduceShape rs = around_axis(shape_of(y), ax);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().softmax_backward(log, rs, in_ptr(y), in_ptr(dy), out_ptr(dx));
+  }
+  return dx;
+}
+
+// ------------------------------------------------------------------------- cross-entropy
+
+// The class axis is moved last (a copy) when it is not already; the kernels work on rows.
+struct XentRows {
+  py::array logits;   // [rows, classes], contiguous
+  Shape loss_shape;   // logits.shape without the class axis
+  int64_t axis;       // normalized
+  bool moved;
+  eltwise::ReduceShape rows;
+};
+
+XentRows xent_rows(const py::array& logits, int64_t axis, const char* fn) {
+  if (logits.ndim() < 1) throw py::value_error(std::string(fn) + ": 'logits' must have at least one dimension");
+  XentRows r;
+  r.axis = normalize_axis(axis, logits.ndim(), fn);
+  r.loss_shape = without_axis(shape_of(logits), r.axis);
+  r.moved = r.axis != logits.ndim() - 1;
+  r.logits = r.moved ? moveaxis_copy(logits, r.axis, -1) : logits;
+  const int64_t classes = logits.shape(r.axis);
+  r.rows.len = classes;
+  r.rows.outer = 1;
+  for (int64_t d : r.loss_shape) r.rows.outer *= d;
+  return r;
+}
+
+py::object dense_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
+                      int64_t axis, bool want_loss, bool want_grad, const py::object& out, const char* fn) {
+  py::array logits = as_f32_array(logits_obj, fn, "logits");
+  py::array labels = as_f32_array(labels_obj, fn, "labels");
+  require_shape(labels, shape_of(logits), fn, "labels");
+  XentRows r = xent_rows(logits, axis, fn);
+  if (r.moved) labels = moveaxis_copy(labels, r.axis, -1);
+  py::array dloss;  // kept alive for the kernel
+  const float* dloss_ptr = nullptr;
+  if (!dloss_obj.is_none()) {
+    dloss = as_f32_array(dloss_obj, fn, "dloss");
+    require_shape(dloss, r.loss_shape, fn, "dloss");
+    dloss_ptr = in_ptr(dloss);
+  }
+  py::array loss = py::array_t<float>(r.loss_shape);
+  py::array grad;
+  if (want_grad) grad = (r.moved || out.is_none()) ? py::array(py::array_t<float>(shape_of(r.logits))) : output(out, shape_of(logits), fn);
+  if (want_grad && r.moved && !out.is_none()) output(out, shape_of(logits), fn);  // validate early
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().softmax_xent(r.rows, in_ptr(r.logits), in_ptr(labels), dloss_ptr,
+                                  out_ptr(loss), want_grad ? out_ptr(grad) : nullptr);
+  }
+  if (want_grad && r.moved) {
+    grad = moveaxis_copy(grad, -1, r.axis);
+    if (!out.is_none()) {
+      py::array o = output(out, shape_of(logits), fn);
+      std::memcpy(o.mutable_data(), grad.data(), static_cast<size_t>(grad.size()) * sizeof(float));
+      grad = o;
+    }
+  }
+  if (want_loss && want_grad) return py::make_tuple(loss, grad);
+  if (want_grad) return grad;
+  return loss;
+}
+
+// Integer labels: int32 or int64 of shape logits.shape without the class axis, each in
+// [0, classes) or equal to ignore_class.
+py::object sparse_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
+                       int64_t axis, const py::object& ignore_obj, bool want_loss, bool want_grad,
+                       const py::object& out, const char* fn) {
+  py::array logits = as_f32_array(logits_obj, fn, "logits");
+  XentRows r = xent_rows(logits, axis, fn);
+  if (!py::isinstance<py::array>(labels_obj)) {
+    throw py::type_error(std::string(fn) + ": 'labels' must be an int32 or int64 numpy array");
+  }
+  py::array labels = py::reinterpret_borrow<py::array>(labels_obj);
+  const bool i32 = py::isinstance<py::array_t<int32_t>>(labels) && labels.dtype().kind() == 'i' && labels.itemsize() == 4;
+  const bool i64 = py::isinstance<py::array_t<int64_t>>(labels) && labels.dtype().kind() == 'i' && labels.itemsize() == 8;
+  if (!i32 && !i64) {
+    throw py::type_error(std::string(fn) + ": 'labels' must be an int32 or int64 array, got dtype " +
+                         std::string(py::str(labels.dtype())));
+  }
+  if (!(labels.flags() & py::array::c_style)) {
+    throw py::type_error(std::string(fn) + ": 'labels' must be C-contiguous (use numpy.ascontiguousarray)");
+  }
+  require_shape(labels, r.loss_shape, fn, "labels");
+  const int64_t ignore = ignore_obj.is_none() ? INT64_MIN : ignore_obj.cast<int64_t>();
+  const int64_t classes = r.rows.len;
+  for (int64_t i = 0; i < labels.size(); ++i) {
+    const int64_t v = i32 ? static_cast<const int32_t*>(labels.data())[i] : static_cast<const int64_t*>(labels.data())[i];
+    if (v != ignore && (v < 0 || v >= classes)) {
+      throw py::value_error(std::string(fn) + ": label " + std::to_string(v) + " at flat index " + std::to_string(i) +
+                            " is outside [0, " + std::to_string(classes) + ")");
+    }
+  }
+  py::array dloss;  // kept alive for the kernel
+  const float* dloss_ptr = nullptr;
+  if (!dloss_obj.is_none()) {
+    dloss = as_f32_array(dloss_obj, fn, "dloss");
+    require_shape(dloss, r.loss_shape, fn, "dloss");
+    dloss_ptr = in_ptr(dloss);
+  }
+  py::array loss = py::array_t<float>(r.loss_shape);
+  py::array grad;
+  if (want_grad) grad = (r.moved || out.is_none()) ? py::array(py::array_t<float>(shape_of(r.logits))) : output(out, shape_of(logits), fn);
+  if (want_grad && r.moved && !out.is_none()) output(out, shape_of(logits), fn);
+  {
+    py::gil_scoped_release nogil;
+    const float* d = dloss_ptr;
+    float* g = want_grad ? out_ptr(grad) : nullptr;
+    if (i32) {
+      eltwise::table().sparse_softmax_xent_i32(r.rows, in_ptr(r.logits), static_cast<const int32_t*>(labels.data()),
+                                               ignore, d, out_ptr(loss), g);
+    } else {
+      eltwise::table().sparse_softmax_xent_i64(r.rows, in_ptr(r.logits), static_cast<const int64_t*>(labels.data()),
+                                               ignore, d, out_ptr(loss), g);
+    }
+  }
+  if (want_grad && r.moved) {
+    grad = moveaxis_copy(grad, -1, r.axis);
+    if (!out.is_none()) {
+      py::array o = output(out, shape_of(logits), fn);
+      std::memcpy(o.mutable_data(), grad.data(), static_cast<size_t>(grad.size()) * sizeof(float));
+      grad = o;
+    }
+  }
+  if (want_loss && want_grad) return py::make_tuple(loss, grad);
+  if (want_grad) return grad;
+  return loss;
+}
+
+py::object sigmoid_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
+                        bool want_loss, bool want_grad, const py::object& out, const char* fn) {
+  py::array logits = as_f32_array(logits_obj, fn, "logits");
+  py::array labels = as_f32_array(labels_obj, fn, "labels");
+  require_shape(labels, shape_of(logits), fn, "labels");
+  py::array dloss;  // kept alive for the kernel
+  const float* dloss_ptr = nullptr;
+  if (!dloss_obj.is_none()) {
+    dloss = as_f32_array(dloss_obj, fn, "dloss");
+    require_shape(dloss, shape_of(logits), fn, "dloss");
+    dloss_ptr = in_ptr(dloss);
+  }
+  // The backward-only entry writes the loss to a scratch array.
+  py::array loss = py::array_t<float>(shape_of(logits));
+  py::array grad;
+  if (want_grad) grad = output(out, shape_of(logits), fn);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().sigmoid_xent(in_ptr(logits), in_ptr(labels), dloss_ptr, out_ptr(loss),
+                                  want_grad ? out_ptr(grad) : nullptr, logits.size());
+  }
+  if (want_loss && want_grad) return py::make_tuple(loss, grad);
+  if (want_grad) return grad;
+  return loss;
+}
+
 // pybind11 keyword arguments shared by unary, unary_backward and unary_backward_input.
 #define PYK_UNARY_PARAM_ARGS                                                                   \
   py::kw_only(), py::arg("alpha") = py::none(), py::arg("max_value") = py::none(),             \
@@ -323,6 +555,72 @@ void bind_eltwise(py::module_& m) {
     return std::string(backward_input(op, {alpha, max_value, threshold, min_value, approximate}));
   }, py::arg("op"), PYK_UNARY_PARAM_ARGS,
      "What unary_backward needs for this op and parameters: 'x', 'either' (x or y = f(x)) or 'none'.");
+
+  // ---------------------------------------------------------------- softmax
+  m.def("softmax", [](const py::object& x, int64_t axis, const py::object& out) {
+    return softmax_forward(x, axis, out, false);
+  }, py::arg("x"), py::arg("axis") = -1, py::arg("out") = py::none(),
+     "softmax(x, axis=-1, out=None): exp(x - max) / sum(exp(x - max)) along axis. A slice whose max is +inf\n"
+     "gives its limit (the +inf entries share the mass); NaN makes the slice NaN.");
+  m.def("log_softmax", [](const py::object& x, int64_t axis, const py::object& out) {
+    return softmax_forward(x, axis, out, true);
+  }, py::arg("x"), py::arg("axis") = -1, py::arg("out") = py::none(),
+     "log_softmax(x, axis=-1, out=None): x - max - log(sum(exp(x - max))) along axis.");
+  m.def("softmax_backward", [](const py::object& y, const py::object& dy, int64_t axis, const py::object& out) {
+    return softmax_backward(y, dy, axis, out, false);
+  }, py::arg("y"), py::arg("dy"), py::arg("axis") = -1, py::arg("out") = py::none(),
+     "softmax_backward(y, dy, axis=-1, out=None): dx = y * (dy - sum(dy * y, axis)) for y = softmax(x, axis).");
+  m.def("log_softmax_backward", [](const py::object& y, const py::object& dy, int64_t axis, const py::object& out) {
+    return softmax_backward(y, dy, axis, out, true);
+  }, py::arg("y"), py::arg("dy"), py::arg("axis") = -1, py::arg("out") = py::none(),
+     "log_softmax_backward(y, dy, axis=-1, out=None): dx = dy - exp(y) * sum(dy, axis) for y = log_softmax(x).");
+
+  // ---------------------------------------------------------------- cross-entropy
+  m.def("softmax_cross_entropy", [](const py::object& logits, const py::object& labels, int64_t axis,
+                                    bool return_grad) {
+    return dense_xent(logits, labels, py::none(), axis, true, return_grad, py::none(), "softmax_cross_entropy");
+  }, py::arg("logits"), py::arg("labels"), py::arg("axis") = -1, py::arg("return_grad") = false,
+     "softmax_cross_entropy(logits, labels, axis=-1, return_grad=False) -> loss or (loss, grad)\n\n"
+     "Categorical cross-entropy from logits, per sample: loss = sum(labels * (logsumexp(logits) - logits)) along\n"
+     "axis (shape: logits.shape without axis), stable for logits of any size; terms with label 0 are skipped, so\n"
+     "-inf logits of impossible classes are fine. grad (for dloss = 1) = softmax * sum(labels) - labels.");
+  m.def("softmax_cross_entropy_backward", [](const py::object& logits, const py::object& labels,
+                                             const py::object& dloss, int64_t axis, const py::object& out) {
+    return dense_xent(logits, labels, dloss, axis, false, true, out, "softmax_cross_entropy_backward");
+  }, py::arg("logits"), py::arg("labels"), py::arg("dloss"), py::arg("axis") = -1, py::arg("out") = py::none(),
+     "softmax_cross_entropy_backward(logits, labels, dloss, axis=-1, out=None) -> dlogits\n\n"
+     "dlogits = (softmax(logits) * sum(labels) - labels) * dloss, dloss of the loss's shape.");
+  m.def("sparse_softmax_cross_entropy", [](const py::object& logits, const py::object& labels, int64_t axis,
+                                           const py::object& ignore_class, bool return_grad) {
+    return sparse_xent(logits, labels, py::none(), axis, ignore_class, true, return_grad, py::none(),
+                       "sparse_softmax_cross_entropy");
+  }, py::arg("logits"), py::arg("labels"), py::arg("axis") = -1, py::arg("ignore_class") = py::none(),
+     py::arg("return_grad") = false,
+     "sparse_softmax_cross_entropy(logits, labels, axis=-1, ignore_class=None, return_grad=False)\n\n"
+     "Cross-entropy from logits with int32/int64 class indices (shape: logits.shape without axis):\n"
+     "loss = logsumexp(logits) - logits[label]. Labels equal to ignore_class give loss 0 and gradient 0; any other\n"
+     "label outside [0, classes) is a ValueError. grad (for dloss = 1) = softmax - one_hot(label).");
+  m.def("sparse_softmax_cross_entropy_backward", [](const py::object& logits, const py::object& labels,
+                                                    const py::object& dloss, int64_t axis,
+                                                    const py::object& ignore_class, const py::object& out) {
+    return sparse_xent(logits, labels, dloss, axis, ignore_class, false, true, out,
+                       "sparse_softmax_cross_entropy_backward");
+  }, py::arg("logits"), py::arg("labels"), py::arg("dloss"), py::arg("axis") = -1,
+     py::arg("ignore_class") = py::none(), py::arg("out") = py::none(),
+     "sparse_softmax_cross_entropy_backward(logits, labels, dloss, axis=-1, ignore_class=None, out=None)\n\n"
+     "dlogits = (softmax(logits) - one_hot(label)) * dloss (0 for ignored labels).");
+  m.def("sigmoid_cross_entropy", [](const py::object& logits, const py::object& labels, bool return_grad) {
+    return sigmoid_xent(logits, labels, py::none(), true, return_grad, py::none(), "sigmoid_cross_entropy");
+  }, py::arg("logits"), py::arg("labels"), py::arg("return_grad") = false,
+     "sigmoid_cross_entropy(logits, labels, return_grad=False) -> loss or (loss, grad)\n\n"
+     "Elementwise binary cross-entropy from logits: loss = labels * softplus(-z) + (1 - labels) * softplus(z),\n"
+     "stable for any z (a term whose weight is 0 is skipped: z = +-inf with the matching label gives 0).\n"
+     "grad (for dloss = 1) = sigmoid(z) - labels. Keras's binary_crossentropy is the mean over the last axis.");
+  m.def("sigmoid_cross_entropy_backward", [](const py::object& logits, const py::object& labels,
+                                             const py::object& dloss, const py::object& out) {
+    return sigmoid_xent(logits, labels, dloss, false, true, out, "sigmoid_cross_entropy_backward");
+  }, py::arg("logits"), py::arg("labels"), py::arg("dloss"), py::arg("out") = py::none(),
+     "sigmoid_cross_entropy_backward(logits, labels, dloss, out=None): (sigmoid(logits) - labels) * dloss.");
 
   // ---------------------------------------------------------------- foundation fast paths
   m.def("add", [](const py::array& a, const py::array& b, const py::object& out) {

@@ -59,6 +59,12 @@ extern const Table PYK_TABLE(table);
 const Table PYK_TABLE(table) = {
     &isa::unary,
     &isa::unary_backward,
+    &isa::softmax,
+    &isa::softmax_backward,
+    &isa::softmax_xent,
+    &isa::sparse_softmax_xent_i32,
+    &isa::sparse_softmax_xent_i64,
+    &isa::sigmoid_xent,
     &isa::add,
     &isa::relu,
     &isa::relu_backward,

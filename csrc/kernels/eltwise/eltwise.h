@@ -70,6 +70,25 @@ struct Table {
   void (*unary_backward)(UnaryOp op, const UnaryParams& p, const float* x, const float* y, const float* dy,
                          float* dx, int64_t n);
 
+  // ---- softmax over the middle axis of [outer, len, inner]
+  void (*softmax)(bool log, const ReduceShape& s, const float* x, float* y);
+  void (*softmax_backward)(bool log, const ReduceShape& s, const float* y, const float* dy, float* dx);
+
+  // ---- fused softmax + cross-entropy over the class axis (middle of [outer, classes, inner]).
+  // loss [outer, inner] = sum_c y_c (logsumexp(z) - z_c); grad (may be nullptr) =
+  // (softmax(z) * sum_c y_c - y) * dloss, dloss [outer, inner] (nullptr: ones).
+  void (*softmax_xent)(const ReduceShape& s, const float* logits, const float* labels, const float* dloss,
+                       float* loss, float* grad);
+  // Integer labels [outer, inner]; a label equal to `ignore` gives loss 0 and gradient 0.
+  void (*sparse_softmax_xent_i32)(const ReduceShape& s, const float* logits, const int32_t* labels,
+                                  int64_t ignore, const float* dloss, float* loss, float* grad);
+  void (*sparse_softmax_xent_i64)(const ReduceShape& s, const float* logits, const int64_t* labels,
+                                  int64_t ignore, const float* dloss, float* loss, float* grad);
+  // Elementwise binary cross-entropy from logits: loss = softplus(z) - y z, computed without
+  // overflow; grad (may be nullptr) = (sigmoid(z) - y) * dloss (dloss nullptr: ones).
+  void (*sigmoid_xent)(const float* logits, const float* labels, const float* dloss, float* loss, float* grad,
+                       int64_t n);
+
   // ---- the foundation's plain kernels (same-shape add, relu, relu_backward)
   void (*add)(const float* a, const float* b, float* y, int64_t n);
   void (*relu)(const float* x, float* y, int64_t n);
@@ -85,6 +104,15 @@ namespace PYK_ISA_NS {
 void unary(UnaryOp op, const UnaryParams& p, const float* x, float* y, int64_t n);
 void unary_backward(UnaryOp op, const UnaryParams& p, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n);
+void softmax(bool log, const ReduceShape& s, const float* x, float* y);
+void softmax_backward(bool log, const ReduceShape& s, const float* y, const float* dy, float* dx);
+void softmax_xent(const ReduceShape& s, const float* logits, const float* labels, const float* dloss, float* loss,
+                  float* grad);
+void sparse_softmax_xent_i32(const ReduceShape& s, const float* logits, const int32_t* labels, int64_t ignore,
+                             const float* dloss, float* loss, float* grad);
+void sparse_softmax_xent_i64(const ReduceShape& s, const float* logits, const int64_t* labels, int64_t ignore,
+                             const float* dloss, float* loss, float* grad);
+void sigmoid_xent(const float* logits, const float* labels, const float* dloss, float* loss, float* grad, int64_t n);
 void add(const float* a, const float* b, float* y, int64_t n);
 void relu(const float* x, float* y, int64_t n);
 void relu_backward(const float* x, const float* dy, float* dx, int64_t n);
