@@ -27,6 +27,26 @@
 //   sigmoid_cross_entropy(logits, labels, return_grad=False) -> loss | (loss, grad)
 //   sigmoid_cross_entropy_backward(logits, labels, dloss, out=None)
 //                                    elementwise binary cross-entropy from logits
+//   BINARY_OPS, REDUCE_OPS           tuples of the op names below
+//   binary(op, a, b, out=None)       numpy-broadcasting binary op; a/b may be Python numbers.
+//                                    add subtract multiply divide maximum minimum power prelu give
+//                                    float32; equal not_equal less less_equal greater greater_equal
+//                                    give numpy bool (NaN compares unequal/unordered as in numpy)
+//   binary_backward(op, a, b, dy, need_a=True, need_b=True) -> (da, db)
+//                                    gradients reduced to a's and b's shapes (None if not needed)
+//   prelu(x, alpha, out=None), prelu_backward(x, alpha, dy) -> (dx, dalpha)
+//                                    PReLU with alpha broadcast against x (shared axes = size 1)
+//   broadcast_to(x, shape, out=None) numpy.broadcast_to as a contiguous copy
+//   reduce_to_shape(x, shape, out=None)
+//                                    sum x over the axes along which `shape` was broadcast to
+//                                    x.shape (the reduction half of a broadcast op's gradient)
+//   reduce(op, x, axis=None, keepdims=False, out=None)
+//                                    op in sum mean max min prod var std logsumexp; axis None, int
+//                                    or tuple; float32 accumulation, blocked, fixed order
+//   reduce_backward(op, x, y, dy, axis=None, keepdims=False, out=None) -> dx
+//                                    y = reduce(op, x, ...), dy of y's shape (with or without the
+//                                    kept dims)
+//   argmax(x, axis=None, keepdims=False), argmin(...) -> int64 indices (first occurrence; NaN wins)
 //   add(a, b, out=None), relu(x, out=None), relu_backward(x, dy, out=None)
 //                                    same-shape fast paths kept from the foundation
 #include <cmath>
@@ -504,6 +524,374 @@ py::object sigmoid_xent(const py::object& logits_obj, const py::object& labels_o
   return loss;
 }
 
+// ------------------------------------------------------------------------- broadcasting
+
+const std::vector<std::pair<const char*, eltwise::BinaryOp>>& binary_ops() {
+  using B = eltwise::BinaryOp;
+  static const std::vector<std::pair<const char*, B>> ops = {
+      {"add", B::add}, {"subtract", B::subtract}, {"multiply", B::multiply}, {"divide", B::divide},
+      {"maximum", B::maximum}, {"minimum", B::minimum}, {"power", B::power}, {"prelu", B::prelu},
+      {"equal", B::equal}, {"not_equal", B::not_equal}, {"less", B::less}, {"less_equal", B::less_equal},
+      {"greater", B::greater}, {"greater_equal", B::greater_equal}};
+  return ops;
+}
+
+eltwise::BinaryOp find_binary(const std::string& name, const char* fn) {
+  for (const auto& [n, op] : binary_ops()) {
+    if (name == n) return op;
+  }
+  throw py::value_error(std::string(fn) + ": unknown binary op '" + name + "' (see BINARY_OPS)");
+}
+
+// A float32 array operand, or a Python/numpy number turned into a 0-d float32 array.
+py::array operand(const py::object& obj, const char* fn, const char* arg) {
+  const bool number = py::isinstance<py::float_>(obj) || py::isinstance<py::int_>(obj) ||
+                      (!py::isinstance<py::array>(obj) && !py::isinstance<py::str>(obj) && py::hasattr(obj, "__float__"));
+  if (!py::isinstance<py::array>(obj) && number) {
+    return py::array_t<float>(Shape{}, Shape{}, std::vector<float>{obj.cast<float>()}.data());
+  }
+  return as_f32_array(obj, fn, arg);
+}
+
+// True when an array of shape `from` broadcasts to exactly `to`.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const size_t lead = to.size() - from.size();
+  for (size_t d = 0; d < from.size(); ++d) {
+    if (from[d] != 1 && from[d] != to[d + lead]) return false;
+  }
+  return true;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* fn) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t da = d + a.size() >= rank ? a[d + a.size() - rank] : 1;
+    const int64_t db = d + b.size() >= rank ? b[d + b.size() - rank] : 1;
+    if (da != db && da != 1 && db != 1) {
+      throw py::value_error(std::string(fn) + ": operands could not be broadcast together with shapes " +
+                            shape_str(a) + " and " + shape_str(b));
+    }
+    out[d] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// The collapsed iteration plan of out = f(a, b) over out_shape (see eltwise.h: Broadcast).
+eltwise::Broadcast make_broadcast(const Shape& a, const Shape& b, const Shape& out, const char* fn) {
+  struct Dim { int64_t size; bool a_full, b_full; };
+  std::vector<Dim> dims;
+  const size_t rank = out.size();
+  for (size_t d = 0; d < rank; ++d) {
+    if (out[d] == 1) continue;
+    const int64_t da = d + a.size() >= rank ? a[d + a.size() - rank] : 1;
+    const int64_t db = d + b.size() >= rank ? b[d + b.size() - rank] : 1;
+    const Dim dim{out[d], da != 1, db != 1};
+    if (!dims.empty() && dims.back().a_full == dim.a_full && dims.back().b_full == dim.b_full) {
+      dims.back().size *= dim.size;
+    } else {
+      dims.push_back(dim);
+    }
+  }
+  if (dims.empty()) dims.push_back({1, true, true});
+  if (dims.size() > static_cast<size_t>(eltwise::kMaxDims)) {
+    throw py::value_error(std::string(fn) + ": broadcasting " + shape_str(a) + " with " + shape_str(b) +
+                          " alternates too often (more than " + std::to_string(eltwise::kMaxDims) + " dimensions)");
+  }
+  eltwise::Broadcast bc;
+  bc.ndim = static_cast<int>(dims.size());
+  int64_t run_a = 1, run_b = 1;
+  for (int d = bc.ndim - 1; d >= 0; --d) {
+    bc.shape[d] = dims[d].size;
+    bc.stride_a[d] = dims[d].a_full ? run_a : 0;
+    bc.stride_b[d] = dims[d].b_full ? run_b : 0;
+    if (dims[d].a_full) run_a *= dims[d].size;
+    if (dims[d].b_full) run_b *= dims[d].size;
+  }
+  return bc;
+}
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+py::array bool_output(const py::object& out, const Shape& shape, const char* fn) {
+  if (out.is_none()) return py::array_t<bool>(shape);
+  if (!py::isinstance<py::array_t<bool>>(out) || py::reinterpret_borrow<py::array>(out).dtype().kind() != 'b') {
+    throw py::type_error(std::string(fn) + ": 'out' of a comparison must be a bool array");
+  }
+  py::array a = py::reinterpret_borrow<py::array>(out);
+  if (!(a.flags() & py::array::c_style)) throw py::type_error(std::string(fn) + ": 'out' must be C-contiguous");
+  require_writeable(a, fn, "out");
+  require_shape(a, shape, fn, "out");
+  return a;
+}
+
+py::array binary(const std::string& name, const py::object& a_obj, const py::object& b_obj, const py::object& out) {
+  const char* fn = "binary";
+  const eltwise::BinaryOp op = find_binary(name, fn);
+  py::array a = operand(a_obj, fn, "a");
+  py::array b = operand(b_obj, fn, "b");
+  const Shape sa = shape_of(a), sb = shape_of(b);
+  const Shape so = broadcast_shapes(sa, sb, fn);
+  const bool cmp = eltwise::is_comparison(op);
+  py::array y = cmp ? bool_output(out, so, fn) : output(out, so, fn);
+  if (numel(so) == 0) return y;
+  const eltwise::Broadcast bc = make_broadcast(sa, sb, so, fn);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().binary(op, bc, in_ptr(a), in_ptr(b), y.mutable_data());
+  }
+  return y;
+}
+
+py::array broadcast_to(const py::object& x_obj, const Shape& shape, const py::object& out) {
+  const char* fn = "broadcast_to";
+  py::array x = operand(x_obj, fn, "x");
+  for (int64_t d : shape) {
+    if (d < 0) throw py::value_error(std::string(fn) + ": negative dimension in shape " + shape_str(shape));
+  }
+  const Shape sx = shape_of(x);
+  if (!broadcasts_to(sx, shape)) {
+    throw py::value_error(std::string(fn) + ": cannot broadcast an array of shape " + shape_str(sx) + " to " +
+                          shape_str(shape));
+  }
+  py::array y = output(out, shape, fn);
+  if (numel(shape) == 0) return y;
+  const eltwise::Broadcast bc = make_broadcast(sx, shape, shape, fn);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().broadcast(bc, in_ptr(x), 1.0f, out_ptr(y));
+  }
+  return y;
+}
+
+// ------------------------------------------------------------------------- reductions
+
+const std::vector<std::pair<const char*, eltwise::ReduceOp>>& reduce_ops() {
+  using R = eltwise::ReduceOp;
+  static const std::vector<std::pair<const char*, R>> ops = {
+      {"sum", R::sum}, {"mean", R::mean}, {"max", R::max}, {"min", R::min}, {"prod", R::prod},
+      {"var", R::var}, {"std", R::std}, {"logsumexp", R::logsumexp}};
+  return ops;
+}
+
+eltwise::ReduceOp find_reduce(const std::string& name, const char* fn) {
+  for (const auto& [n, op] : reduce_ops()) {
+    if (name == n) return op;
+  }
+  throw py::value_error(std::string(fn) + ": unknown reduction '" + name + "' (see REDUCE_OPS)");
+}
+
+// Which axes are reduced: None -> all; an int or a sequence of ints (normalized, no repeats).
+std::vector<bool> reduced_axes(const py::object& axis, int64_t ndim, const char* fn) {
+  std::vector<bool> r(static_cast<size_t>(ndim), axis.is_none());
+  if (axis.is_none()) return r;
+  std::vector<int64_t> list;
+  if (py::isinstance<py::int_>(axis)) {
+    list.push_back(axis.cast<int64_t>());
+  } else if (py::isinstance<py::sequence>(axis) && !py::isinstance<py::str>(axis)) {
+    for (const auto& a : axis) {
+      if (!py::isinstance<py::int_>(a)) throw py::type_error(std::string(fn) + ": axis entries must be ints");
+      list.push_back(a.cast<int64_t>());
+    }
+  } else {
+    throw py::type_error(std::string(fn) + ": axis must be None, an int or a tuple of ints");
+  }
+  for (int64_t a : list) {
+    const int64_t ax = normalize_axis(a, ndim, fn);
+    if (r[ax]) throw py::value_error(std::string(fn) + ": axis " + std::to_string(a) + " is repeated");
+    r[ax] = true;
+  }
+  return r;
+}
+
+// How a reduction runs: on x itself ([outer, len, inner] with one reduced group) or on a copy of
+// x with the reduced axes moved last (reduced groups interleaved with kept ones).
+struct ReducePlan {
+  eltwise::ReduceShape rs;
+  bool transpose = false;
+  std::vector<int64_t> perm;  // kept axes then reduced axes
+  Shape out_shape;            // with or without the kept size-1 dims, as asked
+  Shape keep_shape;           // keepdims form
+};
+
+ReducePlan make_reduce_plan(const Shape& shape, const std::vector<bool>& red, bool keepdims) {
+  ReducePlan p;
+  int groups = 0;
+  int last = -1;  // flag of the previous non-trivial dim
+  for (size_t d = 0; d < shape.size(); ++d) {
+    p.keep_shape.push_back(red[d] ? 1 : shape[d]);
+    if (!red[d] || keepdims) p.out_shape.push_back(red[d] ? 1 : shape[d]);
+    if (shape[d] == 1) continue;
+    if (red[d] && last != 1) ++groups;
+    last = red[d] ? 1 : 0;
+  }
+  int64_t kept = 1, reduced = 1;
+  for (size_t d = 0; d < shape.size(); ++d) (red[d] ? reduced : kept) *= shape[d];
+  if (groups <= 1) {
+    // outer = kept dims before the reduced group, inner = kept dims after it.
+    bool seen = false;
+    p.rs.outer = 1; p.rs.len = 1; p.rs.inner = 1;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (red[d] && shape[d] != 1) seen = true;
+      if (red[d]) p.rs.len *= shape[d];
+      else if (seen) p.rs.inner *= shape[d];
+      else p.rs.outer *= shape[d];
+    }
+    return p;
+  }
+  p.transpose = true;
+  for (size_t d = 0; d < shape.size(); ++d) if (!red[d]) p.perm.push_back(static_cast<int64_t>(d));
+  for (size_t d = 0; d < shape.size(); ++d) if (red[d]) p.perm.push_back(static_cast<int64_t>(d));
+  p.rs.outer = kept;
+  p.rs.len = reduced;
+  p.rs.inner = 1;
+  return p;
+}
+
+py::array transposed_copy(const py::array& x, const std::vector<int64_t>& perm) {
+  py::module_ np = py::module_::import("numpy");
+  return np.attr("ascontiguousarray")(np.attr("transpose")(x, py::cast(perm)));
+}
+
+void require_nonempty_reduction(const ReducePlan& p, eltwise::ReduceOp op, const char* fn, const char* name) {
+  const bool needs_elements = op == eltwise::ReduceOp::max || op == eltwise::ReduceOp::min;
+  if (needs_elements && p.rs.len == 0 && p.rs.outer * p.rs.inner > 0) {
+    throw py::value_error(std::string(fn) + ": zero-size reduction '" + name + "' has no identity");
+  }
+}
+
+py::array reduce(const std::string& name, const py::object& x_obj, const py::object& axis, bool keepdims,
+                 const py::object& out) {
+  const char* fn = "reduce";
+  const eltwise::ReduceOp op = find_reduce(name, fn);
+  py::array x = as_f32_array(x_obj, fn, "x");
+  const ReducePlan p = make_reduce_plan(shape_of(x), reduced_axes(axis, x.ndim(), fn), keepdims);
+  require_nonempty_reduction(p, op, fn, name.c_str());
+  py::array y = output(out, p.out_shape, fn);
+  py::array src = p.transpose ? transposed_copy(x, p.perm) : x;
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().reduce(op, p.rs, in_ptr(src), out_ptr(y));
+  }
+  return y;
+}
+
+// `a` must hold the reduction's result shape, with or without the kept size-1 dims.
+void require_reduced_shape(const py::array& a, const ReducePlan& p, const char* fn, const char* arg) {
+  const Shape s = shape_of(a);
+  if (s != p.keep_shape && s != p.out_shape) {
+    Shape squeezed;
+    for (size_t d = 0; d < p.keep_shape.size(); ++d) {
+      if (p.keep_shape[d] != 1 || p.out_shape.size() == p.keep_shape.size()) squeezed.push_back(p.keep_shape[d]);
+    }
+    if (s != squeezed) {
+      throw py::value_error(std::string(fn) + ": '" + arg + "' has shape " + shape_str(s) + ", expected " +
+                            shape_str(p.out_shape) + " (or " + shape_str(p.keep_shape) + ")");
+    }
+  }
+}
+
+py::array reduce_backward(const std::string& name, const py::object& x_obj, const py::object& y_obj,
+                          const py::object& dy_obj, const py::object& axis, bool keepdims, const py::object& out) {
+  const char* fn = "reduce_backward";
+  const eltwise::ReduceOp op = find_reduce(name, fn);
+  py::array x = as_f32_array(x_obj, fn, "x");
+  py::array y = as_f32_array(y_obj, fn, "y");
+  py::array dy = as_f32_array(dy_obj, fn, "dy");
+  const ReducePlan p = make_reduce_plan(shape_of(x), reduced_axes(axis, x.ndim(), fn), keepdims);
+  require_reduced_shape(y, p, fn, "y");
+  require_reduced_shape(dy, p, fn, "dy");
+  py::array dx = output(out, shape_of(x), fn);
+  if (x.size() == 0) return dx;
+  py::array src = p.transpose ? transposed_copy(x, p.perm) : x;
+  py::array dst = p.transpose ? py::array(py::array_t<float>(shape_of(src))) : dx;
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().reduce_backward(op, p.rs, in_ptr(src), in_ptr(y), in_ptr(dy), out_ptr(dst));
+  }
+  if (p.transpose) {
+    std::vector<int64_t> inverse(p.perm.size());
+    for (size_t i = 0; i < p.perm.size(); ++i) inverse[p.perm[i]] = static_cast<int64_t>(i);
+    py::array back = transposed_copy(dst, inverse);
+    std::memcpy(dx.mutable_data(), back.data(), static_cast<size_t>(back.size()) * sizeof(float));
+  }
+  return dx;
+}
+
+py::array arg_reduce(bool is_max, const py::object& x_obj, const py::object& axis, bool keepdims) {
+  const char* fn = is_max ? "argmax" : "argmin";
+  py::array x = as_f32_array(x_obj, fn, "x");
+  if (!axis.is_none() && !py::isinstance<py::int_>(axis)) throw py::type_error(std::string(fn) + ": axis must be None or an int");
+  const ReducePlan p = make_reduce_plan(shape_of(x), reduced_axes(axis, x.ndim(), fn), keepdims);
+  if (p.rs.len == 0 && p.rs.outer * p.rs.inner > 0) {
+    throw py::value_error(std::string(fn) + ": attempt to get " + fn + " of an empty sequence");
+  }
+  py::array_t<int64_t> idx(p.out_shape);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().arg_reduce(is_max, p.rs, in_ptr(x), idx.mutable_data());
+  }
+  return idx;
+}
+
+// Sum of x over the axes along which `shape` broadcasts to x.shape, shaped like `shape`.
+py::array reduce_to_shape(const py::object& x_obj, const Shape& shape, const py::object& out) {
+  const char* fn = "reduce_to_shape";
+  py::array x = as_f32_array(x_obj, fn, "x");
+  const Shape sx = shape_of(x);
+  if (!broadcasts_to(shape, sx)) {
+    throw py::value_error(std::string(fn) + ": shape " + shape_str(shape) + " does not broadcast to " + shape_str(sx));
+  }
+  std::vector<bool> red(sx.size(), false);
+  const size_t lead = sx.size() - shape.size();
+  for (size_t d = 0; d < sx.size(); ++d) red[d] = d < lead || (shape[d - lead] == 1 && sx[d] != 1);
+  const ReducePlan p = make_reduce_plan(sx, red, false);
+  py::array y = output(out, shape, fn);
+  py::array src = p.transpose ? transposed_copy(x, p.perm) : x;
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().reduce(eltwise::ReduceOp::sum, p.rs, in_ptr(src), out_ptr(y));
+  }
+  return y;
+}
+
+py::tuple binary_backward(const std::string& name, const py::object& a_obj, const py::object& b_obj,
+                          const py::object& dy_obj, bool need_a, bool need_b) {
+  const char* fn = "binary_backward";
+  const eltwise::BinaryOp op = find_binary(name, fn);
+  if (eltwise::is_comparison(op)) throw py::value_error(std::string(fn) + ": comparison '" + name + "' has no gradient");
+  py::array a = operand(a_obj, fn, "a");
+  py::array b = operand(b_obj, fn, "b");
+  py::array dy = as_f32_array(dy_obj, fn, "dy");
+  const Shape sa = shape_of(a), sb = shape_of(b);
+  const Shape so = broadcast_shapes(sa, sb, fn);
+  require_shape(dy, so, fn, "dy");
+  // Gradients of operands that span the whole output are written in place; the others go through
+  // an output-shaped scratch array and a sum over the broadcast axes.
+  const bool a_direct = numel(sa) == numel(so), b_direct = numel(sb) == numel(so);
+  py::object da = py::none(), db = py::none();
+  py::array ga, gb;
+  if (need_a) { ga = py::array_t<float>(a_direct ? sa : so); }
+  if (need_b) { gb = py::array_t<float>(b_direct ? sb : so); }
+  if (numel(so) > 0) {
+    const eltwise::Broadcast bc = make_broadcast(sa, sb, so, fn);
+    py::gil_scoped_release nogil;
+    eltwise::table().binary_backward(op, bc, in_ptr(a), in_ptr(b), in_ptr(dy), need_a ? out_ptr(ga) : nullptr,
+                                     need_b ? out_ptr(gb) : nullptr);
+  } else {
+    if (need_a) std::memset(ga.mutable_data(), 0, static_cast<size_t>(ga.size()) * sizeof(float));
+    if (need_b) std::memset(gb.mutable_data(), 0, static_cast<size_t>(gb.size()) * sizeof(float));
+  }
+  if (need_a) da = a_direct ? ga : reduce_to_shape(ga, sa, py::none());
+  if (need_b) db = b_direct ? gb : reduce_to_shape(gb, sb, py::none());
+  return py::make_tuple(da, db);
+}
+
 // pybind11 keyword arguments shared by unary, unary_backward and unary_backward_input.
 #define PYK_UNARY_PARAM_ARGS                                                                   \
   py::kw_only(), py::arg("alpha") = py::none(), py::arg("max_value") = py::none(),             \
@@ -555,6 +943,66 @@ void bind_eltwise(py::module_& m) {
     return std::string(backward_input(op, {alpha, max_value, threshold, min_value, approximate}));
   }, py::arg("op"), PYK_UNARY_PARAM_ARGS,
      "What unary_backward needs for this op and parameters: 'x', 'either' (x or y = f(x)) or 'none'.");
+
+  // ---------------------------------------------------------------- binary, broadcasting
+  py::list bnames;
+  for (const auto& [n, op] : binary_ops()) bnames.append(py::str(n));
+  m.attr("BINARY_OPS") = py::tuple(bnames);
+  py::list rnames;
+  for (const auto& [n, op] : reduce_ops()) rnames.append(py::str(n));
+  m.attr("REDUCE_OPS") = py::tuple(rnames);
+
+  m.def("binary", &binary, py::arg("op"), py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
+        "binary(op, a, b, out=None)\n\n"
+        "Elementwise a <op> b with numpy broadcasting. a and b are float32 arrays or Python numbers.\n"
+        "Arithmetic ops (add, subtract, multiply, divide, maximum, minimum, power, prelu) return float32;\n"
+        "maximum/minimum propagate NaN; power follows C's powf; prelu is a > 0 ? a : b * a.\n"
+        "Comparisons (equal, not_equal, less, less_equal, greater, greater_equal) return numpy bool.");
+  m.def("binary_backward", &binary_backward, py::arg("op"), py::arg("a"), py::arg("b"), py::arg("dy"),
+        py::arg("need_a") = true, py::arg("need_b") = true,
+        "binary_backward(op, a, b, dy, need_a=True, need_b=True) -> (da, db)\n\n"
+        "Gradients of binary(op, a, b) for an upstream dy of the broadcast shape, each summed over the axes\n"
+        "its operand was broadcast along (da has a's shape, db b's; None where not needed). maximum/minimum\n"
+        "split ties in halves (as JAX); power's d/db is 0 where a == 0.");
+  m.def("prelu", [](const py::object& x, const py::object& alpha, const py::object& out) {
+    return binary("prelu", x, alpha, out);
+  }, py::arg("x"), py::arg("alpha"), py::arg("out") = py::none(),
+     "prelu(x, alpha, out=None): x > 0 ? x : alpha * x, alpha broadcast against x (Keras PReLU: alpha has\n"
+     "shape x.shape[1:] with size 1 along the shared axes).");
+  m.def("prelu_backward", [](const py::object& x, const py::object& alpha, const py::object& dy) {
+    return binary_backward("prelu", x, alpha, dy, true, true);
+  }, py::arg("x"), py::arg("alpha"), py::arg("dy"),
+     "prelu_backward(x, alpha, dy) -> (dx, dalpha): dx = dy * (x > 0 ? 1 : alpha); dalpha = sum of dy * min(x, 0)\n"
+     "over the axes alpha is broadcast along.");
+  m.def("broadcast_to", &broadcast_to, py::arg("x"), py::arg("shape"), py::arg("out") = py::none(),
+        "broadcast_to(x, shape, out=None): x broadcast to shape, as a new contiguous float32 array.");
+  m.def("reduce_to_shape", &reduce_to_shape, py::arg("x"), py::arg("shape"), py::arg("out") = py::none(),
+        "reduce_to_shape(x, shape, out=None)\n\n"
+        "Sums x over the axes along which an array of `shape` is broadcast to x.shape (leading axes and size-1\n"
+        "axes), returning an array of `shape`: the gradient of a broadcast.");
+
+  // ---------------------------------------------------------------- reductions
+  m.def("reduce", &reduce, py::arg("op"), py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+        py::arg("out") = py::none(),
+        "reduce(op, x, axis=None, keepdims=False, out=None)\n\n"
+        "op: sum, mean, max, min, prod, var, std (population, ddof=0), logsumexp. axis: None (all), an int or a\n"
+        "tuple. Float32 accumulation in fixed-size blocks combined in a fixed order: the result does not depend\n"
+        "on the thread count. max/min propagate NaN; max/min of an empty axis is a ValueError.");
+  m.def("reduce_backward", &reduce_backward, py::arg("op"), py::arg("x"), py::arg("y"), py::arg("dy"),
+        py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("out") = py::none(),
+        "reduce_backward(op, x, y, dy, axis=None, keepdims=False, out=None) -> dx\n\n"
+        "Gradient of y = reduce(op, x, axis, keepdims) (y and dy with or without the kept dims). max/min: dy is\n"
+        "split equally between all elements equal to the result (ties, as JAX). prod: exact with zeros.\n"
+        "std: 0 where std is 0. logsumexp: dy * softmax(x).");
+  m.def("argmax", [](const py::object& x, const py::object& axis, bool keepdims) {
+    return arg_reduce(true, x, axis, keepdims);
+  }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+     "argmax(x, axis=None, keepdims=False): int64 index of the first maximum (the first NaN if any);\n"
+     "axis=None indexes the flattened array.");
+  m.def("argmin", [](const py::object& x, const py::object& axis, bool keepdims) {
+    return arg_reduce(false, x, axis, keepdims);
+  }, py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+     "argmin(x, axis=None, keepdims=False): int64 index of the first minimum (the first NaN if any).");
 
   // ---------------------------------------------------------------- softmax
   m.def("softmax", [](const py::object& x, int64_t axis, const py::object& out) {

@@ -59,6 +59,12 @@ extern const Table PYK_TABLE(table);
 const Table PYK_TABLE(table) = {
     &isa::unary,
     &isa::unary_backward,
+    &isa::binary,
+    &isa::binary_backward,
+    &isa::broadcast,
+    &isa::reduce,
+    &isa::arg_reduce,
+    &isa::reduce_backward,
     &isa::softmax,
     &isa::softmax_backward,
     &isa::softmax_xent,

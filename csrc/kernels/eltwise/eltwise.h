@@ -70,6 +70,24 @@ struct Table {
   void (*unary_backward)(UnaryOp op, const UnaryParams& p, const float* x, const float* y, const float* dy,
                          float* dx, int64_t n);
 
+  // ---- binary with broadcasting; out is float, or uint8 for comparisons
+  void (*binary)(BinaryOp op, const Broadcast& bc, const float* a, const float* b, void* out);
+  // Elementwise partial derivatives times dy over the broadcast (output) shape:
+  // ga = dy * df/da, gb = dy * df/db (either may be nullptr). Reducing them to the operand shapes
+  // is a separate sum reduction.
+  void (*binary_backward)(BinaryOp op, const Broadcast& bc, const float* a, const float* b, const float* dy,
+                          float* ga, float* gb);
+  // out = scale * a broadcast to the output shape of bc (stride_a used, b ignored).
+  void (*broadcast)(const Broadcast& bc, const float* a, float scale, float* out);
+
+  // ---- reductions over the middle axis of [outer, len, inner]
+  void (*reduce)(ReduceOp op, const ReduceShape& s, const float* x, float* y);
+  // Index of the first maximum (minimum) along len; NaN counts as the maximum (minimum).
+  void (*arg_reduce)(bool is_max, const ReduceShape& s, const float* x, int64_t* idx);
+  // dx from x, the forward result y and dy (both [outer, inner]).
+  void (*reduce_backward)(ReduceOp op, const ReduceShape& s, const float* x, const float* y, const float* dy,
+                          float* dx);
+
   // ---- softmax over the middle axis of [outer, len, inner]
   void (*softmax)(bool log, const ReduceShape& s, const float* x, float* y);
   void (*softmax_backward)(bool log, const ReduceShape& s, const float* y, const float* dy, float* dx);
@@ -104,6 +122,13 @@ namespace PYK_ISA_NS {
 void unary(UnaryOp op, const UnaryParams& p, const float* x, float* y, int64_t n);
 void unary_backward(UnaryOp op, const UnaryParams& p, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n);
+void binary(BinaryOp op, const Broadcast& bc, const float* a, const float* b, void* out);
+void binary_backward(BinaryOp op, const Broadcast& bc, const float* a, const float* b, const float* dy, float* ga,
+                     float* gb);
+void broadcast(const Broadcast& bc, const float* a, float scale, float* out);
+void reduce(ReduceOp op, const ReduceShape& s, const float* x, float* y);
+void arg_reduce(bool is_max, const ReduceShape& s, const float* x, int64_t* idx);
+void reduce_backward(ReduceOp op, const ReduceShape& s, const float* x, const float* y, const float* dy, float* dx);
 void softmax(bool log, const ReduceShape& s, const float* x, float* y);
 void softmax_backward(bool log, const ReduceShape& s, const float* y, const float* dy, float* dx);
 void softmax_xent(const ReduceShape& s, const float* logits, const float* labels, const float* dloss, float* loss,
