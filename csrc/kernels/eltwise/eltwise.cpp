@@ -1,6 +1,7 @@
-// Elementwise kernels, compiled once per ISA. Each is a streaming loop of kWidth-float vectors
-// with a masked tail, split over threads in chunks of kGrain elements: at ~12 GB/s per core a
-// 32K-float chunk (128 KB in, 128 KB out) takes ~20 us, which is worth waking a thread for.
+// The foundation's plain kernels (same-shape add, relu, relu_backward) and this ISA's table of the
+// elementwise family. Each kernel is a streaming loop of kWidth-float vectors with a masked tail,
+// split over threads in chunks of kGrain elements: at ~12 GB/s per core a 32K-float chunk
+// (128 KB in, 128 KB out) takes ~20 us, which is worth waking a thread for.
 #include "kernels/eltwise/eltwise.h"
 
 #include "runtime/threading.h"
@@ -9,15 +10,19 @@
 namespace pyk::eltwise::PYK_ISA_NS {
 using namespace pyk::simd::PYK_ISA_NS;
 
+namespace {
+
 constexpr int64_t kGrain = 32768;
 
-// Applies op(vector...) -> vector over [lo, hi) with a masked final step.
+// Applies op(i, width) over [lo, hi) with a masked final step.
 template <class Op>
 void map_range(int64_t lo, int64_t hi, Op op) {
   int64_t i = lo;
   for (; i + kWidth <= hi; i += kWidth) op(i, kWidth);
   if (i < hi) op(i, static_cast<int>(hi - i));
 }
+
+}  // namespace
 
 void add(const float* a, const float* b, float* y, int64_t n) {
   parallel_for(0, n, kGrain, [=](int64_t lo, int64_t hi) {
@@ -51,5 +56,23 @@ void relu_backward(const float* x, const float* dy, float* dx, int64_t n) {
 namespace pyk::eltwise {
 namespace isa = PYK_ISA_NS;
 extern const Table PYK_TABLE(table);
-const Table PYK_TABLE(table) = {&isa::add, &isa::relu, &isa::relu_backward};
+const Table PYK_TABLE(table) = {
+    &isa::unary,
+    &isa::unary_backward,
+    &isa::binary,
+    &isa::binary_backward,
+    &isa::broadcast,
+    &isa::reduce,
+    &isa::arg_reduce,
+    &isa::reduce_backward,
+    &isa::softmax,
+    &isa::softmax_backward,
+    &isa::softmax_xent,
+    &isa::sparse_softmax_xent_i32,
+    &isa::sparse_softmax_xent_i64,
+    &isa::sigmoid_xent,
+    &isa::add,
+    &isa::relu,
+    &isa::relu_backward,
+};
 }  // namespace pyk::eltwise
