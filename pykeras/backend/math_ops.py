@@ -177,6 +177,25 @@ def power(x, y):
 pow = power  # noqa: A001 - Keras backend name
 
 
+def arctan2(y, x):
+    """Elementwise angle of (x, y), in (-pi, pi]."""
+    yv, xv = binary_operands(y, x)
+    try:
+        out = wrap(np.arctan2(yv, xv))
+    except ValueError:
+        raise broadcast_error("arctan2", yv, xv) from None
+    if _active and out._v.dtype.kind == "f":
+        record(out, G.arctan2, (y, x), (yv, xv))
+    return out
+
+
+def divide_no_nan(x, y):
+    """x / y, and 0 where y == 0."""
+    yv = value(y)
+    zero = np.equal(yv, 0)
+    return where(zero, 0.0, divide(x, where(zero, 1.0, y)))
+
+
 def maximum(x, y):
     xv, yv = binary_operands(x, y)
     try:
@@ -295,18 +314,20 @@ def convert(x):
 def clip(x, min_value, max_value):
     """Values clipped to [min_value, max_value] (gradient 1 inside, 0 outside)."""
     xv = value(x)
-    lo = operand(min_value) if not isinstance(min_value, Tensor) else min_value._v
-    hi = operand(max_value) if not isinstance(max_value, Tensor) else max_value._v
-    if lo is None:
-        lo = -np.inf
-    if hi is None:
-        hi = np.inf
+    lo = -np.inf if min_value is None else (min_value._v if isinstance(min_value, Tensor) else operand(min_value))
+    hi = np.inf if max_value is None else (max_value._v if isinstance(max_value, Tensor) else operand(max_value))
+    if xv.dtype.kind == "f":
+        lo = float(lo) if isinstance(lo, int) else lo
+        hi = float(hi) if isinstance(hi, int) else hi
     if isinstance(lo, _ndarray) and lo.dtype != xv.dtype and xv.dtype.kind == "f":
         lo = lo.astype(xv.dtype)
     if isinstance(hi, _ndarray) and hi.dtype != xv.dtype and xv.dtype.kind == "f":
         hi = hi.astype(xv.dtype)
     try:
-        out = wrap(np.clip(xv, lo, hi))
+        if isinstance(lo, float) and isinstance(hi, float):
+            out = wrap(kernels.unary("clip", xv, lambda v: np.clip(v, lo, hi), min_value=lo, max_value=hi))
+        else:
+            out = wrap(np.clip(xv, lo, hi))
     except ValueError:
         raise ValueError(f"clip: incompatible shapes x {xv.shape}, min {_shape_str(lo)}, max {_shape_str(hi)}") from None
     if out._v.dtype != xv.dtype and xv.dtype.kind == "f":
@@ -320,19 +341,21 @@ def clip(x, min_value, max_value):
 # Unary elementwise ops
 
 def _unary(name, ufunc, rule, float_only=True):
+    """An elementwise op: numpy's `ufunc` for small arrays, the native kernel `name` for large ones."""
+    unary = kernels.unary
     if float_only:
         def op(x):
             xv = x._v if isinstance(x, Tensor) else to_array(x)
             if xv.dtype.kind != "f":
                 xv = xv.astype(common._FLOATX_DTYPE)
-            out = wrap(ufunc(xv))
+            out = wrap(unary(name, xv, ufunc))
             if _active:
                 record(out, rule, (x,), (xv, out._v))
             return out
     else:
         def op(x):
             xv = x._v if isinstance(x, Tensor) else to_array(x)
-            out = wrap(ufunc(xv))
+            out = wrap(unary(name, xv, ufunc))
             if _active and xv.dtype.kind == "f":
                 record(out, rule, (x,), (xv, out._v))
             return out
@@ -372,13 +395,17 @@ arccos = _unary("arccos", np.arccos, G.arccos)
 arctan = _unary("arctan", np.arctan, G.arctan)
 sinh = _unary("sinh", np.sinh, G.sinh)
 cosh = _unary("cosh", np.cosh, G.cosh)
+arcsinh = _unary("arcsinh", np.arcsinh, G.arcsinh)
+arccosh = _unary("arccosh", np.arccosh, G.arccosh)
+arctanh = _unary("arctanh", np.arctanh, G.arctanh)
+exp2 = _unary("exp2", np.exp2, G.exp2)
 
 
 def erf(x):
     from pykeras.backend import numpy_kernels
 
     xv = float_value(x)
-    out = wrap(numpy_kernels.erf(xv))
+    out = wrap(kernels.unary("erf", xv, numpy_kernels.erf))
     if _active:
         record(out, G.erf, (x,), (xv, out._v))
     return out
@@ -387,7 +414,7 @@ def erf(x):
 def _piecewise_constant(name, ufunc):
     def op(x):
         xv = value(x)
-        out = wrap(ufunc(xv))
+        out = wrap(kernels.unary(name, xv, ufunc))
         if _active and xv.dtype.kind == "f":
             record(out, G.zero_gradient, (x,), xv.shape)
         return out
@@ -405,6 +432,7 @@ sign = _piecewise_constant("sign", np.sign)
 round = _piecewise_constant("round", _round_half_even)  # noqa: A001
 floor = _piecewise_constant("floor", np.floor)
 ceil = _piecewise_constant("ceil", np.ceil)
+trunc = _piecewise_constant("trunc", np.trunc)
 
 
 def identity(x):
@@ -453,9 +481,17 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     return out
 
 
+_add_reduce = np.add.reduce
+
+
 def mean(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "mean", float_result=True)
-    out = wrap(np.mean(xv, axis=axes, keepdims=keepdims))
+    n = 1
+    for a in axes:
+        n *= xv.shape[a]
+    # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
+    s = _add_reduce(xv, axis=axes, keepdims=keepdims)
+    out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
     if _active:
         record(out, G.mean, (x,), (xv.shape, axes, keepdims))
     return out
