@@ -17,6 +17,11 @@ Writing a layer (see core.py for complete examples):
 """
 from pykeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout, Embedding, Flatten, Lambda,
                                  Masking, Permute, RepeatVector, Reshape, TensorOp)
+from pykeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
+                                          Convolution1D, Convolution1DTranspose, Convolution2D,
+                                          Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
+                                          DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                                          SeparableConvolution1D, SeparableConvolution2D)
 from pykeras.layers.input_layer import Input, InputLayer
 from pykeras.layers.input_spec import InputSpec
 from pykeras.layers.keras_tensor import KerasTensor, Node
@@ -44,6 +49,10 @@ def register_layer_classes(*classes):
         if cls not in ALL_OBJECTS:
             ALL_OBJECTS.append(cls)
         ALL_OBJECTS_DICT[cls.__name__] = cls
+
+
+register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                       Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
 
 
 def _model_classes():
