@@ -27,6 +27,12 @@ from pykeras.layers.input_spec import InputSpec
 from pykeras.layers.keras_tensor import KerasTensor, Node
 from pykeras.layers.layer import Layer
 from pykeras.layers.layer_normalization import LayerNormalization
+from pykeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D,
+                                    AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                    GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D,
+                                    GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                    GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
+                                    MaxPooling3D)
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
 
 from pykeras import backend as _K
@@ -53,6 +59,9 @@ def register_layer_classes(*classes):
 
 register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
                        Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
+register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D,
+                       GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GlobalAveragePooling1D,
+                       GlobalAveragePooling2D, GlobalAveragePooling3D)
 
 
 def _model_classes():
