@@ -33,6 +33,8 @@ from pykeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AverageP
                                     GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                     GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
                                     MaxPooling3D)
+from pykeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D,
+                                      ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
 
 from pykeras import backend as _K
@@ -62,6 +64,8 @@ register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D,
 register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                        GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GlobalAveragePooling1D,
                        GlobalAveragePooling2D, GlobalAveragePooling3D)
+register_layer_classes(Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
+                       ZeroPadding2D, ZeroPadding3D)
 
 
 def _model_classes():
