@@ -17,6 +17,7 @@ Writing a layer (see core.py for complete examples):
 """
 from pykeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout, Embedding, Flatten, Lambda,
                                  Masking, Permute, RepeatVector, Reshape, TensorOp)
+from pykeras.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from pykeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
                                           Convolution1D, Convolution1DTranspose, Convolution2D,
                                           Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
@@ -66,6 +67,7 @@ register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D,
 register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                        GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GlobalAveragePooling1D,
                        GlobalAveragePooling2D, GlobalAveragePooling3D)
+register_layer_classes(LeakyReLU, PReLU, ELU, ThresholdedReLU, ReLU, Softmax)
 register_layer_classes(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
 register_layer_classes(Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
                        ZeroPadding2D, ZeroPadding3D)
