@@ -30,6 +30,7 @@ from pykeras.layers.layer import Layer
 from pykeras.layers.layer_normalization import LayerNormalization
 from pykeras.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                     concatenate, dot, maximum, minimum, multiply, subtract)
+from pykeras.layers.normalization import BatchNormalization
 from pykeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D,
                                     AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
                                     GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D,
@@ -67,6 +68,7 @@ register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D,
 register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                        GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GlobalAveragePooling1D,
                        GlobalAveragePooling2D, GlobalAveragePooling3D)
+register_layer_classes(BatchNormalization)
 register_layer_classes(LeakyReLU, PReLU, ELU, ThresholdedReLU, ReLU, Softmax)
 register_layer_classes(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
 register_layer_classes(Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
