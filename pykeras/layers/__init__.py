@@ -37,6 +37,8 @@ from pykeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AverageP
                                     GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                     GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
                                     MaxPooling3D)
+from pykeras.layers.regularization import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
+                                           SpatialDropout2D, SpatialDropout3D)
 from pykeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D,
                                       ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
@@ -71,6 +73,8 @@ register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1
 register_layer_classes(BatchNormalization)
 register_layer_classes(LeakyReLU, PReLU, ELU, ThresholdedReLU, ReLU, Softmax)
 register_layer_classes(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+register_layer_classes(GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D, SpatialDropout2D,
+                       SpatialDropout3D)
 register_layer_classes(Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
                        ZeroPadding2D, ZeroPadding3D)
 
