@@ -148,6 +148,37 @@ def test_mixed_cnn_outputs_and_sgd_step_match_keras(keras):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=w.path)
 
 
+def _masked_sequence_model(lib):
+    """Masks from Embedding(mask_zero=True) through merges, BatchNormalization, an activation layer
+    and the masked average (Softmax rejects a (batch, steps) mask on (batch, steps, features), in
+    Keras too)."""
+    L = lib.layers
+    tokens = lib.Input((6,), dtype="int32", name="tokens")
+    e = L.Embedding(12, 4, mask_zero=True, name="emb")(tokens)
+    a = L.Dense(4, name="da")(e)
+    b = L.Dense(4, name="db")(e)
+    m = L.Concatenate(name="cat")([L.Maximum(name="max")([a, b]), L.Multiply(name="mul")([a, b]),
+                                   L.Minimum(name="min")([a, e]), L.Add(name="add")([b, e])])
+    m = L.BatchNormalization(name="bn")(m)
+    m = L.LeakyReLU(negative_slope=0.2, name="leaky")(m)
+    return lib.Model(tokens, L.GlobalAveragePooling1D(name="gap")(m), name="masked")
+
+
+def test_masks_match_keras(keras):
+    rng = np.random.RandomState(1)
+    ours, theirs = _masked_sequence_model(pykeras), _masked_sequence_model(keras)
+    weights = [rng.standard_normal(w.shape).astype(np.float32) for w in theirs.get_weights()]
+    weights[-1] = np.abs(weights[-1]) + 0.5  # moving_variance
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    ids = np.array([[3, 1, 4, 1, 0, 0], [5, 9, 2, 6, 5, 3], [7, 0, 0, 0, 0, 0]], np.int32)
+    np.testing.assert_allclose(np.asarray(ours(ids)), np.asarray(theirs(ids)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours(ids, training=True)), np.asarray(theirs(ids, training=True)),
+                               rtol=1e-4, atol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):  # masked batch statistics
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def _mnist_cnn(lib):
     L = lib.layers
     return lib.Sequential([
