@@ -116,7 +116,8 @@ class BatchNormalization(Layer):
         m = np.asarray(K.convert_to_numpy(mask)).astype(bool)
         if m.ndim != len(inputs.shape) - 1:
             raise ValueError(f"Layer '{self.name}' (BatchNormalization): the mask provided should be one dimension "
-                             f"less than the inputs. Received: mask.shape={m.shape}, inputs.shape={tuple(inputs.shape)}")
+                             f"less than the inputs. Received: mask.shape={m.shape}, "
+                             f"inputs.shape={tuple(inputs.shape)}")
         m = np.broadcast_to(m[..., None], tuple(inputs.shape))
         reduce = tuple(a for a in range(len(inputs.shape)) if a != axis)
         weight = m.sum(axis=reduce, keepdims=True).astype(inputs.dtype) + K.epsilon()
