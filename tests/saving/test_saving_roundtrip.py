@@ -77,6 +77,22 @@ LAYER_CASES = {
     "GaussianDropout": (lambda: layers.GaussianDropout(0.1), [(6,)], "float32"),
     "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.2), [(4, 4, 2)], "float32"),
     "GroupNormalization": (lambda: layers.GroupNormalization(groups=2), [(4, 4)], "float32"),
+    "Conv1DTranspose": (lambda: layers.Conv1DTranspose(3, 3, strides=2, padding="same"), [(5, 2)], "float32"),
+    "Conv3DTranspose": (lambda: layers.Conv3DTranspose(2, 2, strides=2), [(2, 2, 2, 2)], "float32"),
+    "SeparableConv1D": (lambda: layers.SeparableConv1D(4, 3, depth_multiplier=2), [(8, 3)], "float32"),
+    "DepthwiseConv1D": (lambda: layers.DepthwiseConv1D(3, depth_multiplier=2), [(8, 3)], "float32"),
+    "GlobalAveragePooling3D": (lambda: layers.GlobalAveragePooling3D(), [(3, 3, 3, 2)], "float32"),
+    "GlobalMaxPooling3D": (lambda: layers.GlobalMaxPooling3D(keepdims=True), [(3, 3, 3, 2)], "float32"),
+    "Cropping1D": (lambda: layers.Cropping1D((1, 2)), [(6, 2)], "float32"),
+    "Cropping3D": (lambda: layers.Cropping3D(1), [(4, 4, 4, 2)], "float32"),
+    "ZeroPadding1D": (lambda: layers.ZeroPadding1D(2), [(4, 2)], "float32"),
+    "ZeroPadding3D": (lambda: layers.ZeroPadding3D(1), [(2, 2, 2, 2)], "float32"),
+    "UpSampling1D": (lambda: layers.UpSampling1D(3), [(4, 2)], "float32"),
+    "UpSampling3D": (lambda: layers.UpSampling3D(2), [(2, 2, 2, 2)], "float32"),
+    "ThresholdedReLU": (lambda: layers.ThresholdedReLU(theta=0.5), [(6,)], "float32"),
+    "AlphaDropout": (lambda: layers.AlphaDropout(0.1), [(6,)], "float32"),
+    "SpatialDropout1D": (lambda: layers.SpatialDropout1D(0.2), [(4, 2)], "float32"),
+    "SpatialDropout3D": (lambda: layers.SpatialDropout3D(0.2), [(2, 2, 2, 2)], "float32"),
 }
 # Classes that are machinery rather than user layers.
 NOT_USER_LAYERS = {"Layer", "InputLayer", "TensorOp", "Functional", "Sequential", "Model"}
@@ -103,8 +119,10 @@ def _layer_model(name):
 
 
 def test_every_layer_class_has_a_case():
+    # Alternative names of a class (MaxPool2D for MaxPooling2D) are covered by its own case.
     exported = {name for name, obj in vars(layers).items()
-                if isinstance(obj, type) and issubclass(obj, layers.Layer) and name not in NOT_USER_LAYERS}
+                if isinstance(obj, type) and issubclass(obj, layers.Layer) and name not in NOT_USER_LAYERS
+                and name == obj.__name__}
     exported |= {n for n in getattr(layers, "ALL_OBJECTS_DICT", {}) if n not in NOT_USER_LAYERS}
     missing = sorted(exported - set(LAYER_CASES))
     assert not missing, f"add a round-trip case to LAYER_CASES for: {missing}"
