@@ -319,8 +319,7 @@ def save_model(model, filepath, include_optimizer=True):
     if training_config is not None:
         attrs["training_config"] = json.dumps(training_config).encode("utf8")
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
-    optimizer_variables = list(optimizer.variables) if optimizer is not None and hasattr(optimizer, "variables") \
-        else []
+    optimizer_variables = saving_lib.optimizer_variables(optimizer) if saving_lib.is_optimizer(optimizer) else []
     with file_utils.atomic_write(filepath) as tmp:
         with h5py.File(tmp, "w") as f:
             for key, value in attrs.items():
@@ -362,7 +361,7 @@ def _load_optimizer_weights(f, model, source):
         return
     if not getattr(optimizer, "built", True) and hasattr(optimizer, "build"):
         optimizer.build(model.trainable_weights)
-    variables = list(optimizer.variables)
+    variables = saving_lib.optimizer_variables(optimizer)
     candidates = [values]
     # tf.keras 2.11+ optimizers had no learning-rate variable: [iteration, slots...].
     if len(values) == len(variables) - 1 and len(variables) > 1 and variables[1] is getattr(

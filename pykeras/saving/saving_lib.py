@@ -71,10 +71,46 @@ def is_saveable(obj):
     return is_layer(obj) or is_optimizer(obj)
 
 
+# Keras 3 creates an optimizer's slots in groups (`add_optimizer_variables(var_list, names)`):
+# inside a group the slots of each model variable in turn, the groups one after the other.
+# Optimizers not listed have a single group: every slot of a variable, variable by variable.
+_KERAS_SLOT_GROUPS = {
+    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+    "Adam": (("momentum", "velocity"), ("velocity_hat",)),
+}
+
+
+def optimizer_variables(optimizer):
+    """`optimizer.variables` in Keras 3's order, so that files match Keras's slot for slot.
+
+    Only the block of per-variable slots is reordered (iteration, learning rate, EMA and
+    gradient accumulators, Nadam's u_product keep their places); any optimizer whose internals do
+    not have the expected per-variable slot lists is saved in its own `variables` order.
+    """
+    variables = list(optimizer.variables)
+    slots = getattr(optimizer, "_slots", None)
+    names = tuple(getattr(optimizer, "_slot_names", ()) or ())
+    groups = next((_KERAS_SLOT_GROUPS[c.__name__] for c in type(optimizer).__mro__ if c.__name__ in _KERAS_SLOT_GROUPS),
+                  None)
+    if not slots or not names or groups is None:
+        return variables
+    ordered = []
+    for group in groups:
+        present = [names.index(n) for n in group if n in names]
+        for per_variable in slots:
+            ordered.extend(per_variable[i] for i in present)
+    slot_ids = {id(v) for per_variable in slots for v in per_variable}
+    if len(ordered) != len(slot_ids) or {id(v) for v in ordered} != slot_ids or \
+            sum(id(v) in slot_ids for v in variables) != len(slot_ids):
+        return variables
+    remaining = iter(ordered)
+    return [next(remaining) if id(v) in slot_ids else v for v in variables]
+
+
 def own_variables(obj):
     """The variables `obj` itself saves, in Keras's order (see the module docstring)."""
     if is_optimizer(obj):
-        return list(obj.variables)
+        return optimizer_variables(obj)
     d = obj.__dict__
     if "_trainable_variables" in d and "_non_trainable_variables" in d:
         out, seen = [], set()

@@ -211,3 +211,52 @@ def test_nested_functional_models_both_ways(tmp_path, keras_module):
     randomize_weights(pmodel, 9)
     pmodel.save(str(tmp_path / "p.keras"))
     _close(_keras_predict(k.saving.load_model(str(tmp_path / "p.keras")), xx), predict(pmodel, xx))
+
+
+OPTIMIZERS = {
+    "SGD": dict(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "RMSprop": dict(learning_rate=0.01, rho=0.8, momentum=0.5, centered=True),
+    "Adam": dict(learning_rate=0.01, amsgrad=True),
+    "AdamW": dict(learning_rate=0.01, weight_decay=0.02),
+    "Adagrad": dict(learning_rate=0.1),
+    "Adadelta": dict(learning_rate=1.0),
+    "Adamax": dict(learning_rate=0.01),
+    "Nadam": dict(learning_rate=0.01),
+}
+
+
+def _step_batches(n, seed):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(8, 6)).astype("float32"), rng.normal(size=(8, 3)).astype("float32")) for _ in range(n)]
+
+
+@pytest.mark.parametrize("direction", ["keras_to_pykeras", "pykeras_to_keras"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_state_crosses_over(name, direction, tmp_path, keras_module):
+    """Train 3 steps in one library, save .keras, load in the other, take one more step in both:
+    the slots line up (Keras's order, e.g. RMSprop's grouped velocity/momentum/average_gradient)."""
+    from pykeras import saving
+
+    k = keras_module
+    batches = _step_batches(4, seed=len(name))
+    kmodel = k.Sequential([k.Input((6,)), k.layers.Dense(5, activation="tanh"), k.layers.Dense(3)])
+    pmodel = pykeras.Sequential([pykeras.Input((6,)), layers.Dense(5, activation="tanh"), layers.Dense(3)])
+    randomize_weights(pmodel, 10)
+    kmodel.set_weights(pmodel.get_weights())
+    kmodel.compile(optimizer=getattr(k.optimizers, name)(**OPTIMIZERS[name]), loss="mean_squared_error")
+    pmodel.compile(optimizer=getattr(pykeras.optimizers, name)(**OPTIMIZERS[name]), loss="mean_squared_error")
+    path = str(tmp_path / "m.keras")
+    if direction == "keras_to_pykeras":
+        for xb, yb in batches[:3]:
+            kmodel.train_on_batch(xb, yb)
+        kmodel.save(path)
+        first, second = kmodel, saving.load_model(path)
+    else:
+        for xb, yb in batches[:3]:
+            pmodel.train_on_batch(xb, yb)
+        pmodel.save(path)
+        first, second = pmodel, k.saving.load_model(path)
+    first.train_on_batch(*batches[3])
+    second.train_on_batch(*batches[3])
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
