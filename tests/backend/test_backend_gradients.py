@@ -347,6 +347,33 @@ for name, ref in ACTS.items():
     opts = {"rtol": 2e-5, "atol": 2e-6} if name in ("gelu", "mish") else {}
     case(f"activation-{name}", fn, [x], ref, **opts)
 case("gelu-tanh", K.gelu, [rnd(4, 5) * 2], gelu_tanh)
+
+
+def ref_sparsemax(x):
+    z = -np.sort(-x, axis=-1)
+    k = np.arange(1, x.shape[-1] + 1)
+    cum = np.cumsum(z, axis=-1)
+    kz = ((1 + k * z) > cum).sum(-1, keepdims=True)
+    tau = (np.take_along_axis(cum, kz - 1, -1) - 1) / kz
+    return np.maximum(x - tau, 0)
+
+
+MORE_ACTS = [
+    ("celu", lambda x: K.celu(x, 0.7), off_kinks(4, 5), lambda x: np.maximum(x, 0) + np.minimum(0, 0.7 * np.expm1(x / 0.7))),
+    ("glu", K.glu, rnd(3, 6), lambda x: x[:, :3] * sigmoid(x[:, 3:])),
+    ("hard_tanh", K.hard_tanh, away_from(rnd(4, 5) * 2, (-1, 1), 0.05), lambda x: np.clip(x, -1, 1)),
+    ("hard_shrink", K.hard_shrink, away_from(rnd(4, 5), (-0.5, 0.5), 0.05), lambda x: np.where(np.abs(x) > 0.5, x, 0)),
+    ("soft_shrink", K.soft_shrink, away_from(rnd(4, 5), (-0.5, 0.5), 0.05),
+     lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0))),
+    ("tanh_shrink", K.tanh_shrink, rnd(4, 5), lambda x: x - np.tanh(x)),
+    ("squareplus", K.squareplus, rnd(4, 5), lambda x: (x + np.sqrt(x * x + 4)) / 2),
+    ("sparse_plus", K.sparse_plus, away_from(rnd(4, 5) * 2, (-1, 1), 0.05),
+     lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
+    ("threshold", lambda x: K.threshold(x, 0.3, -1.0), away_from(rnd(4, 5), 0.3, 0.05), lambda x: np.where(x > 0.3, x, -1.0)),
+    ("sparsemax", K.sparsemax, rnd(4, 5) * 2, ref_sparsemax),
+]
+for name, fn, x, ref in MORE_ACTS:
+    case(name, fn, [x], ref)
 case("relu-general", lambda x: K.relu(x, negative_slope=0.1, max_value=2.0, threshold=0.5),
      [away_from(rnd(4, 5) * 2, (0.5, 2.0), 0.05)],
      lambda x: np.where(x > 0.5, np.minimum(x, 2.0), 0.0) - 0.1 * np.maximum(0.5 - x, 0))
@@ -551,6 +578,27 @@ case("slice_update", lambda x, u: ops.slice_update(x, (1, 0), u), [rnd(3, 3), rn
      lambda x, u: np.concatenate([x[:1], np.concatenate([u, x[1:, 2:]], 1)], 0))
 case("tril", ops.tril, [rnd(3, 3)], np.tril)
 
+
+def ref_scatter(v, idx, shape):
+    out = np.zeros(shape)
+    np.add.at(out, tuple(idx.T), v)
+    return out
+
+
+SC_IDX = np.array([[0, 1], [2, 0], [0, 1]])
+case("scatter-dup", lambda v: ops.scatter(SC_IDX, v, (3, 2)), [rnd(3)], lambda v: ref_scatter(v, SC_IDX, (3, 2)))
+case("scatter-rows", lambda v: ops.scatter(np.array([[2], [0]]), v, (3, 4)), [rnd(2, 4)],
+     lambda v: ref_scatter(v, np.array([[2], [0]]), (3, 4)))
+case("scatter_update", lambda x, u: ops.scatter_update(x, np.array([[1, 1], [0, 2]]), u), [rnd(2, 3), rnd(2)],
+     lambda x, u: np.where(np.array([[0, 0, 1], [0, 1, 0]], bool), ref_scatter(u, np.array([[1, 1], [0, 2]]), (2, 3)), x))
+case("segment_sum", lambda d: ops.segment_sum(d, np.array([0, 2, 0, 1]), 3), [rnd(4, 2)],
+     lambda d: ref_scatter(d, np.array([[0], [2], [0], [1]]), (3, 2)))
+case("logaddexp", ops.logaddexp, [rnd(3, 4), rnd(3, 4)], np.logaddexp)
+case("diagonal", lambda x: ops.diagonal(x, 1), [rnd(3, 4)], lambda x: np.diagonal(x, 1))
+case("diag-vector", lambda x: ops.diag(x, -1), [rnd(3)], lambda x: np.diag(x, -1))
+case("trace", ops.trace, [rnd(3, 3)], np.trace)
+case("map", lambda x: ops.map(lambda r: r * r, x), [rnd(3, 2)], lambda x: x * x)
+
 # Convolutions and pooling.
 CONV = [
     ("conv1d-valid", rnd(2, 7, 3), rnd(3, 3, 4), dict(strides=1, padding="valid")),
@@ -583,6 +631,9 @@ case("depthwise-stride2-bias", lambda x, w, b: K.depthwise_conv(x, w, b, 2, "val
      atol=1e-5)
 case("depthwise1d-dilated", lambda x, w: K.depthwise_conv(x, w, None, 1, "same", 2), [rnd(2, 8, 2), rnd(3, 2, 2)],
      lambda x, w: ref_depthwise(x, w, 1, "same", 2), rtol=1e-5, atol=1e-5)
+case("separable1d-stride2", lambda x, d, p: K.separable_conv(x, d, p, None, 2, "valid"),
+     [rnd(2, 9, 2), rnd(3, 2, 3), rnd(6, 4)],
+     lambda x, d, p: ref_conv(ref_depthwise(x, d, 2, "valid"), p[None]), rtol=1e-5, atol=1e-5)
 case("separable2d", lambda x, d, p, b: K.separable_conv(x, d, p, b, 1, "same", activation="tanh"),
      [rnd(1, 5, 5, 2), rnd(3, 3, 2, 2), rnd(1, 1, 4, 3), rnd(3)],
      lambda x, d, p, b: np.tanh(ref_conv(ref_depthwise(x, d, 1, "same"), p) + b), rtol=1e-5, atol=1e-5)
