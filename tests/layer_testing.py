@@ -10,12 +10,15 @@ For a layer class and constructor arguments it checks, in order:
   5. `supports_masking`, and the output mask shape when the input carries a mask;
   6. training vs inference: the outputs differ exactly when `training_differs`;
   7. a functional model around the layer rebuilt from its config gives the same outputs once
-     the weights are copied;
+     the weights are copied, and so does the model saved to a .keras file and loaded back;
   8. a few steps of plain GradientTape + SGD on a mean-squared loss lower the loss (layers
      with trainable weights), or the input gradient is finite and has the input's shape.
 
 It returns the layer used for the real call, for extra checks in the test.
 """
+import os
+import tempfile
+
 import numpy as np
 
 from pykeras import backend as K
@@ -40,7 +43,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
                    expected_output_shape=None, expected_output=None, expected_num_trainable_weights=0,
                    expected_num_non_trainable_weights=0, expected_num_losses=0, supports_masking=None,
                    input_mask=None, expected_mask_shape=None, training_differs=False, run_training_check=True,
-                   custom_objects=None, rtol=1e-5, atol=1e-5, seed=0):
+                   custom_objects=None, run_saving_check=True, rtol=1e-5, atol=1e-5, seed=0):
     init_kwargs = dict(init_kwargs or {})
     rng = np.random.RandomState(seed)
     if input_data is None:
@@ -120,11 +123,22 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
         if custom_objects else models.Model.from_config(model.get_config())
     rebuilt.set_weights(model.get_weights())
     np.testing.assert_allclose(np.asarray(rebuilt(input_data)), np.asarray(model(input_data)), rtol=rtol, atol=atol)
+    if run_saving_check:
+        check_keras_file_round_trip(model, input_data, custom_objects, rtol, atol)
 
     # 8. A few SGD steps.
     if run_training_check and np.issubdtype(out_np.dtype, np.floating):
         _check_training(layer, input_data, out_np, rng)
     return layer
+
+
+def check_keras_file_round_trip(model, input_data, custom_objects=None, rtol=1e-5, atol=1e-5):
+    """Saves `model` to a .keras file, loads it back and compares the outputs on `input_data`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        loaded = models.load_model(path, custom_objects=custom_objects, safe_mode=False)
+    np.testing.assert_allclose(np.asarray(loaded(input_data)), np.asarray(model(input_data)), rtol=rtol, atol=atol)
 
 
 def _check_training(layer, input_data, reference_output, rng, steps=4, learning_rate=0.05):

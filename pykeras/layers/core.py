@@ -8,9 +8,7 @@ built-in one; others are applied after.
 import base64
 import inspect
 import marshal
-import math
 import types
-import warnings
 
 import numpy as np
 
@@ -435,7 +433,10 @@ class Lambda(Layer):
 class TensorOp(Layer):
     """The layer recorded for a Python operator on KerasTensors (x + y, x[:, 0], ...)."""
 
-    def __init__(self, fn, **kwargs):
+    def __init__(self, fn, op_name=None, **kwargs):
+        if op_name is not None and not kwargs.get("name"):
+            from pykeras.layers import naming
+            kwargs["name"] = naming.unique_name(op_name)
         super().__init__(autocast=False, **kwargs)
         self.fn = fn
 
@@ -516,7 +517,8 @@ class Embedding(Layer):
         embeddings_regularizer / activity_regularizer / embeddings_constraint: optional.
         mask_zero: index 0 is padding: the layer emits a mask (input != 0) for downstream layers.
         weights: optional initial [embeddings] matrix.
-        input_length: Keras 2 argument, accepted and ignored.
+        input_length: Keras 2 argument: as the first layer of a Sequential model it sets the input
+            shape (None, input_length), as Keras 2 did (Keras 3 ignores it).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -532,6 +534,11 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.input_length = input_length
+        self._input_dtype = "int32"
+        if input_length is not None and self._batch_input_shape is None:
+            # Keras 2: a first Embedding with input_length gives the model its input shape.
+            lengths = tuple(input_length) if isinstance(input_length, (list, tuple)) else (input_length,)
+            self._batch_input_shape = (None,) + lengths
         self.autocast = False
 
     def build(self, input_shape=None):

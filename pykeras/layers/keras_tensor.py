@@ -61,7 +61,7 @@ class KerasTensor:
     # Operators record a TensorOp layer (see the module docstring).
     def _op(self, name, fn, *others):
         from pykeras.layers.core import TensorOp
-        return TensorOp(fn, name=name)([self, *others])
+        return TensorOp(fn, op_name=name)([self, *others])
 
     def __add__(self, o): return self._op("add", lambda a, b: a + b, o)
     def __radd__(self, o): return self._op("add", lambda a, b: b + a, o)
@@ -88,6 +88,16 @@ class KerasTensor:
         return self._op("get_item", lambda a: a[key])
 
     __hash__ = object.__hash__
+
+
+def symbolic_call(fn, args, kwargs=None, name=None):
+    """Records `fn(*args, **kwargs)` on arguments holding KerasTensors as a TensorOp layer call and
+    returns its symbolic output(s): the hook for backend functions given KerasTensors, so that
+    `ops.mean(Input((3, 4)), axis=1)` builds a graph node as in Keras 3."""
+    from pykeras.layers.core import TensorOp
+    kwargs = dict(kwargs or {})
+    op_name = name or getattr(fn, "__name__", "tensor_op").strip("_<>") or "tensor_op"
+    return TensorOp(lambda a, k: fn(*a, **k), name=None, op_name=op_name)([list(args), kwargs])
 
 
 def is_keras_tensor(x):

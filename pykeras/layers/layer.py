@@ -24,14 +24,13 @@ its variables and all its sublayers.
 import functools
 import inspect
 import threading
-import warnings
 
 import numpy as np
 
-from pykeras import activations, constraints, initializers, regularizers
+from pykeras import constraints, initializers, regularizers
 from pykeras import backend as K
 from pykeras.layers import naming, tree
-from pykeras.layers.input_spec import InputSpec, assert_input_compatibility
+from pykeras.layers.input_spec import assert_input_compatibility
 from pykeras.layers.keras_tensor import KerasTensor, Node, any_symbolic
 
 # ----------------------------------------------------------------------------------------------
@@ -65,6 +64,7 @@ def current_training():
 # steps change no structure, so the per-call bookkeeping reads cached lists.
 
 _epoch = [0]
+_loss_adds = [0]  # counts losses added by any layer (add_loss, activity regularization)
 
 
 def _bump_epoch():
@@ -205,6 +205,24 @@ class Layer:
                 return result
             build_wrapper._pykeras_wrapped = True
             cls.build = build_wrapper
+        # Argument errors raised while constructing a layer (bad values, unknown activation or
+        # initializer names) name the layer class and, once known, the layer name.
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_pykeras_wrapped", False):
+            @functools.wraps(init)
+            def init_wrapper(self, *args, **kw):
+                try:
+                    init(self, *args, **kw)
+                except ValueError as e:
+                    if getattr(e, "_pykeras_layer_context", False):
+                        raise
+                    name = self.__dict__.get("name")
+                    where = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+                    error = ValueError(f"{where}: {e}")
+                    error._pykeras_layer_context = True
+                    raise error from None
+            init_wrapper._pykeras_wrapped = True
+            cls.__init__ = init_wrapper
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None, **kwargs):
         d = self.__dict__
@@ -325,13 +343,31 @@ class Layer:
         """The dtype of the layer's weights (a string, e.g. "float32")."""
         return self._dtype
 
+    # Floating inputs are cast to the layer's dtype when `autocast` is on; `_cast_to` caches that
+    # target (None when no cast applies) and is refreshed when either setting changes.
     @property
-    def _dtype_obj(self):
-        return np.dtype(self._dtype)
+    def _dtype(self):
+        return self.__dict__["_dtype_name"]
+
+    @_dtype.setter
+    def _dtype(self, value):
+        self.__dict__["_dtype_name"] = value
+        self._refresh_cast()
 
     @property
-    def _dtype_is_float(self):
-        return self._dtype in ("float16", "float32", "float64", "bfloat16")
+    def autocast(self):
+        return self.__dict__.get("_autocast", True)
+
+    @autocast.setter
+    def autocast(self, value):
+        self.__dict__["_autocast"] = bool(value)
+        self._refresh_cast()
+
+    def _refresh_cast(self):
+        d = self.__dict__
+        name = d.get("_dtype_name")
+        is_float = name in ("float16", "float32", "float64")
+        d["_cast_to"] = np.dtype(name) if (is_float and d.get("_autocast", True)) else None
 
     @property
     def compute_dtype(self):
@@ -492,6 +528,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Adds a scalar loss Tensor (e.g. from `call`) to this layer's `losses` for this call."""
+        _loss_adds[0] += 1
         self._losses.append(loss)
 
     def _own_call_losses(self):
@@ -575,14 +612,19 @@ class Layer:
         accepts_training, accepts_mask, var_kw = flags
         stack = _context_stack()
         if not stack:
-            # Outermost call: the losses of the previous call are dropped.
-            for layer in self._flatten_layers():
-                if layer._losses:
-                    layer._losses.clear()
+            # Outermost call: the losses of the previous call are dropped (nothing to do when no
+            # loss was added anywhere since this layer's tree was last cleared).
+            d = self.__dict__
+            seen = (_loss_adds[0], _epoch[0])
+            if d.get("_losses_cleared_at") != seen:
+                for layer in self._flatten_layers():
+                    if layer._losses:
+                        layer._losses.clear()
+                d["_losses_cleared_at"] = seen
 
         # Inputs: numpy -> Tensor; floating inputs take the layer's dtype.
         inputs = args[0]
-        cast_to = self._dtype_obj if self.autocast and self._dtype_is_float else None
+        cast_to = self.__dict__.get("_cast_to")
         if isinstance(inputs, _TENSOR_TYPES):
             if cast_to is not None and inputs.dtype != cast_to and inputs.dtype.kind == "f":
                 inputs = _to_tensor_leaf(inputs, cast_to)
@@ -633,6 +675,7 @@ class Layer:
                     penalty = self.activity_regularizer(out)
                     if len(out.shape) > 0 and out.shape[0]:
                         penalty = penalty / float(out.shape[0])  # per-sample strength, as Keras 3
+                    _loss_adds[0] += 1
                     self._losses.append(penalty)
         if self.supports_masking:
             if previous_mask is not None or cls.compute_mask is not Layer.compute_mask:
@@ -783,6 +826,31 @@ class Layer:
                                  f"Hence the notion of \"{what}\" is ill-defined for the layer.")
         return shapes[0]
 
+    def _node_at(self, node_index, what):
+        if not self._inbound_nodes:
+            raise RuntimeError(f"The layer {self.name} has never been called and thus has no defined {what}.")
+        if node_index >= len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return self._inbound_nodes[node_index]
+
+    def get_input_at(self, node_index):
+        """The input KerasTensor(s) of the layer's call number `node_index` (Keras 2 API)."""
+        tensors = self._node_at(node_index, "input").input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_output_at(self, node_index):
+        tensors = self._node_at(node_index, "output").output_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_input_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "input shape").input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_output_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "output shape").output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     @property
     def input_shape(self):
         return self._shapes_across_nodes("input", "input shape")
@@ -802,7 +870,7 @@ class Layer:
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         # A subclass without its own get_config: reuse the arguments its __init__ received.
-        if type(self).get_config is Layer.get_config and type(self) is not Layer:
+        if _uses_default_get_config(type(self)):
             args, kwargs = self.__dict__.get("_init_args", ((), {}))
             if args:
                 params = [p for p in inspect.signature(type(self).__init__).parameters.values()][1:]
@@ -831,6 +899,16 @@ class Layer:
 
     def __repr__(self):
         return f"<{self.__class__.__name__} name={self.name}, built={self.built}>"
+
+
+def _uses_default_get_config(cls):
+    """True for user subclasses that rely on the base get_config (Layer's or Model's)."""
+    if cls is Layer or cls.__module__.startswith("pykeras.models"):
+        return False
+    for klass in cls.__mro__:
+        if "get_config" in klass.__dict__:
+            return klass is Layer
+    return False
 
 
 def _is_serializable(value):

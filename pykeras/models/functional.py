@@ -13,15 +13,13 @@ are {"class_name": "__keras_tensor__", ...}); `from_config` also reads Keras 2's
 inbound nodes.
 """
 import collections
-import copy
 
 import numpy as np
 
 from pykeras import backend as K
 from pykeras.layers import tree
-from pykeras.layers.input_layer import InputLayer
-from pykeras.layers.keras_tensor import KerasHistory, KerasTensor
-from pykeras.layers.layer import Layer, get_keras_mask, set_keras_mask
+from pykeras.layers.keras_tensor import KerasTensor, any_symbolic
+from pykeras.layers.layer import get_keras_mask, set_keras_mask
 from pykeras.models.model import Model
 
 
@@ -230,6 +228,12 @@ class Functional(Model):
         if len(flat) != len(refs):
             raise ValueError(f'Layer "{self.name}" expects {len(refs)} input(s), but it received {len(flat)} '
                              "input tensors.")
+        if len(flat) == 1:
+            x, ref = flat[0], refs[0]
+            if isinstance(x, K.Tensor) and x.dtype == ref.dtype and len(x.shape) == len(ref.shape):
+                shape, ref_shape = x.shape, ref.shape
+                if all(r is None or r == d for r, d in zip(ref_shape[1:], shape[1:])):
+                    return [x]
         out = []
         for index, (x, ref) in enumerate(zip(flat, refs)):
             mask = get_keras_mask(x)
@@ -253,6 +257,8 @@ class Functional(Model):
         return out
 
     def call(self, inputs, training=None, mask=None):
+        if any_symbolic(inputs):
+            return self.compute_output_spec(inputs, training=training, mask=mask)
         flat = self._standardize_inputs(inputs)
         if mask is not None:
             for x, m in zip(flat, tree.flatten(mask)):
@@ -260,8 +266,12 @@ class Functional(Model):
                     set_keras_mask(x, m)
         values = {id(ref): x for ref, x in zip(self._graph_inputs, flat)}
         for node in self._execution_plan:
-            args, kwargs = node.fill_in(values)
-            outputs = node.operation(*args, **kwargs)
+            if node._single_input:
+                # The common node: one real tensor in, straight to the eager path.
+                outputs = node.operation._eager_call((values[id(node.call_args[0])],), {})
+            else:
+                args, kwargs = node.fill_in(values)
+                outputs = node.operation(*args, **kwargs)
             if node._single_output:
                 values[id(node.output_tensors[0])] = outputs
             else:

@@ -7,7 +7,6 @@ and writing `call` gives a subclassed model whose layers are the Layer attribute
 """
 import numpy as np
 
-from pykeras.layers import tree
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.trainer import Trainer
@@ -122,9 +121,6 @@ class Model(Trainer, Layer):
         """The model's architecture as a JSON string (Keras 3 layout, loadable by Keras)."""
         from pykeras.saving import model_to_json
         return model_to_json(self, **kwargs)
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

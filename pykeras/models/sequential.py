@@ -6,13 +6,17 @@ the model sees. Once it is known the model keeps a functional graph of its layer
 `inputs`/`outputs` and `layer.output` work); each `add` extends that graph, which also checks
 at once that the new layer accepts its input. `layers` excludes the InputLayer, as in Keras.
 """
-from pykeras import backend as K
 from pykeras.layers import tree
 from pykeras.layers.input_layer import InputLayer
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.functional import Functional
 from pykeras.models.model import Model
+
+
+def _input_dtype(layer):
+    """The dtype of the input a first layer expects (index layers such as Embedding: int32)."""
+    return getattr(layer, "_input_dtype", None) or layer.dtype
 
 
 class Sequential(Model):
@@ -57,7 +61,7 @@ class Sequential(Model):
                 except (AttributeError, ValueError):
                     batch_shape = None
             if batch_shape is not None:
-                self._stack.append(InputLayer(batch_shape=batch_shape, dtype=layer.dtype))
+                self._stack.append(InputLayer(batch_shape=batch_shape, dtype=_input_dtype(layer)))
         if any(l is layer for l in self._stack):
             raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
         names = [l.name for l in self._stack]
@@ -132,8 +136,8 @@ class Sequential(Model):
         if not self._stack or not isinstance(self._stack[0], InputLayer):
             # As Keras 3: the batch size of the shape given (or of the first data) is kept; the
             # model still accepts any batch size.
-            self._stack.insert(0, InputLayer(batch_shape=input_shape, dtype=self._stack[0].dtype
-                                              if self._stack else None))
+            self._stack.insert(0, InputLayer(batch_shape=input_shape,
+                                             dtype=_input_dtype(self._stack[0]) if self._stack else None))
         self._build_graph(self._stack[0])
         self.built = True
 

@@ -49,9 +49,9 @@ def test_dense_regularizers_and_constraints():
 def test_dense_bad_arguments_and_inputs():
     with pytest.raises(ValueError, match="units"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match="Unknown activation function: 'nope'"):
-        layers.Dense(3, activation="nope")
-    with pytest.raises(ValueError, match="Unknown initializer: 'nope'"):
+    with pytest.raises(ValueError, match="Dense 'named': Unknown activation function: 'nope'"):
+        layers.Dense(3, activation="nope", name="named")
+    with pytest.raises(ValueError, match="Dense '.*': Unknown initializer: 'nope'"):
         layers.Dense(3, kernel_initializer="nope")
     with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense"):
         layers.Dense(3, foo=1)
@@ -226,6 +226,12 @@ def test_lambda_antirectifier_with_output_shape_function():
                    input_data=x, expected_output_shape=(4, 10), expected_output=_antirectifier_reference(x),
                    rtol=1e-4, atol=1e-5, custom_objects={"antirectifier": antirectifier,
                                                         "antirectifier_output_shape": antirectifier_output_shape})
+    inp = layers.Input((5,))
+    named = models.Model(inp, layers.Lambda(antirectifier, output_shape=antirectifier_output_shape)(inp))
+    from layer_testing import check_keras_file_round_trip
+    check_keras_file_round_trip(named, x, custom_objects={"antirectifier": antirectifier,
+                                                         "antirectifier_output_shape": antirectifier_output_shape},
+                                rtol=1e-4)
 
 
 def test_lambda_output_shape_tuple_arguments_and_mask():

@@ -107,10 +107,20 @@ def test_layer_input_output_accessors_and_get_layer():
 
 def test_keras_tensor_operators():
     inp = keras.Input((3,))
-    out = (inp * 2.0 + 1.0) - inp[:, :1]
+    out = ((inp * 2.0 + 1.0) - inp[:, :1]) + 3.0
     model = keras.Model(inp, out)
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
-    np.testing.assert_allclose(np.asarray(model(x)), x * 2 + 1 - x[:, :1])
+    np.testing.assert_allclose(np.asarray(model(x)), x * 2 + 1 - x[:, :1] + 3)
+
+
+def test_backend_function_on_keras_tensors_via_symbolic_call():
+    from pykeras.layers.keras_tensor import symbolic_call
+    inp = keras.Input((3, 4))
+    pooled = symbolic_call(K.mean, (inp,), {"axis": 1})
+    assert pooled.shape == (None, 4)
+    model = keras.Model(inp, pooled)
+    x = np.random.RandomState(0).rand(2, 3, 4).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(model(x)), x.mean(axis=1), rtol=1e-6)
 
 
 def test_config_round_trip_keeps_graph_and_outputs():

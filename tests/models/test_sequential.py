@@ -136,3 +136,30 @@ def test_masks_flow_through_sequential():
     ids = np.array([[1, 2, 0, 0]])
     model(ids)
     np.testing.assert_array_equal(np.asarray(seen["mask"]), ids != 0)
+
+
+def test_keras2_embedding_input_length_and_node_accessors():
+    model = keras.Sequential([layers.Embedding(50, 8, input_length=10), layers.Flatten(), layers.Dense(1)])
+    assert model.input_shape == (None, 10) and model.output_shape == (None, 1)
+    assert model.inputs[0].dtype == np.int32
+    ids = np.random.RandomState(0).randint(0, 50, size=(3, 10))
+    assert model(ids).shape == (3, 1)
+    dense = model.layers[-1]
+    assert dense.get_input_shape_at(0) == (None, 80) and dense.get_output_shape_at(0) == (None, 1)
+    assert dense.get_output_at(0) is dense.output
+
+
+def test_subclassed_model_auto_config():
+    class Tiny(keras.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.d = layers.Dense(units)
+
+        def call(self, x):
+            return self.d(x)
+
+    config = Tiny(units=5, name="tiny").get_config()
+    assert config["units"] == 5 and config["name"] == "tiny"
+    clone = Tiny.from_config(config)
+    assert clone.units == 5 and clone(np.ones((1, 2), np.float32)).shape == (1, 5)

@@ -2,7 +2,6 @@
 side-by-side comparison with real Keras when it is installed)."""
 import os
 
-import numpy as np
 import pytest
 
 import pykeras
