@@ -264,6 +264,9 @@ def load_weights_from_group_by_name(group, model, source, skip_mismatch=False):
 def save_weights(model, filepath):
     """`save_weights` to a legacy .h5 file (the Keras 2 layout at the file's root)."""
     h5py = file_utils.require_h5py()
+    if not getattr(model, "built", True):
+        raise ValueError("You are saving a model that has not yet been built. Try building the model first by "
+                         "calling it on some data or by using `build()`.")
     with file_utils.atomic_write(filepath) as tmp:
         with h5py.File(tmp, "w") as f:
             save_weights_to_group(f, model)

@@ -324,6 +324,8 @@ def layer_from_config(cls, entry, custom_objects=None):
     if functional is not None and cls is _models_attr("Model") and _is_functional_config(inner):
         cls = functional  # Keras 2 wrote functional models as class "Model"
     layer = sl._from_config(cls, inner, entry.get("class_name", cls.__name__), custom_objects)
+    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
+        _restore_frozen_layers(layer, inner)
     build_config = entry.get("build_config")
     if build_config and not getattr(layer, "built", False):
         try:
@@ -335,6 +337,27 @@ def layer_from_config(cls, entry, custom_objects=None):
             raise ValueError(f"Could not build layer '{getattr(layer, 'name', '?')}' ({cls.__name__}) from its "
                              f"saved build_config {build_config}: {e}") from e
     return layer
+
+
+def _restore_frozen_layers(model, inner):
+    """Re-freezes the sublayers the config marks `trainable: false`.
+
+    Setting a model's `trainable` propagates to all its layers, so a model rebuilt with
+    trainable=True would otherwise thaw layers that were frozen when it was saved.
+    """
+    if inner.get("trainable") is False:
+        return  # the whole model is frozen already
+    by_name = {getattr(layer, "name", None): layer for layer in getattr(model, "layers", [])}
+    for entry in inner["layers"]:
+        if not sl.is_serialized_object(entry) or not isinstance(entry.get("config"), dict):
+            continue
+        layer = by_name.get(entry.get("name") or entry["config"].get("name"))
+        if layer is None:
+            continue
+        if entry["config"].get("trainable") is False:
+            layer.trainable = False
+        elif isinstance(entry["config"].get("layers"), list):
+            _restore_frozen_layers(layer, entry["config"])
 
 
 def _deserialize_loss_like(value, kind, custom_objects):

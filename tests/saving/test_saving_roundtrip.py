@@ -499,3 +499,68 @@ def test_keras2_nested_functional_node_indices():
     np.testing.assert_allclose(inner_out, predict(inner_model, x), rtol=1e-6)
     again = json.loads(model.to_json())
     assert again["config"]["output_layers"] == [["post", 0, 0], ["inner", 1, 0]]
+
+
+def test_frozen_layers_stay_frozen(tmp_path):
+    model, x = _mlp()
+    model.get_layer("hidden").trainable = False
+    for fmt in (".keras", ".h5"):
+        model.save(str(tmp_path / f"f{fmt}"))
+        loaded = saving.load_model(str(tmp_path / f"f{fmt}"))
+        assert loaded.get_layer("hidden").trainable is False
+        assert len(loaded.trainable_weights) == len(model.trainable_weights) == 2
+        assert_same_weights(model, loaded)
+        assert_same_outputs(predict(model, x), predict(loaded, x))
+    nested, _ = _functional_multi_io()
+    nested.get_layer("inner_seq").layers[0].trainable = False
+    nested.save(str(tmp_path / "n.keras"))
+    loaded = saving.load_model(str(tmp_path / "n.keras"))
+    assert [layer.trainable for layer in loaded.get_layer("inner_seq").layers] == [False, True]
+    assert len(loaded.trainable_weights) == len(nested.trainable_weights)
+
+
+def test_keras2_functional_named_model_class():
+    """tf.keras before 2.4 wrote functional models with class_name "Model"."""
+    config = {"class_name": "Model", "config": {
+        "name": "old", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2], "name": "in"}, "name": "in",
+             "inbound_nodes": []},
+            {"class_name": "Dense", "config": {"name": "d", "units": 3}, "name": "d",
+             "inbound_nodes": [[["in", 0, 0, {}]]]}],
+        "input_layers": [["in", 0, 0]], "output_layers": [["d", 0, 0]]}}
+    model = saving.model_from_config(config)
+    assert isinstance(model, pykeras.models.Functional)
+    assert predict(model, np.ones((1, 2), np.float32)).shape == (1, 3)
+
+
+def test_keras3_weights_under_plain_h5_name(tmp_path):
+    model, x = _mlp()
+    model.save_weights(str(tmp_path / "w.weights.h5"))
+    os.rename(str(tmp_path / "w.weights.h5"), str(tmp_path / "w.h5"))
+    other, _ = _mlp()
+    randomize_weights(other, 42)
+    other.load_weights(str(tmp_path / "w.h5"))
+    assert_same_weights(model, other)
+
+
+def test_large_attributes_are_chunked(tmp_path):
+    """Attribute lists over HDF5's 64 KB header limit are split as Keras does (name0, name1, ...)."""
+    import h5py
+
+    from pykeras.saving import legacy_h5
+
+    names = [f"layer_with_a_long_name_{i:05d}" for i in range(4000)]
+    with h5py.File(str(tmp_path / "a.h5"), "w") as f:
+        legacy_h5.save_attributes(f, "layer_names", names)
+        assert "layer_names" not in f.attrs and "layer_names0" in f.attrs and "layer_names1" in f.attrs
+        assert legacy_h5.load_attributes(f, "layer_names") == names
+        legacy_h5.save_attributes(f, "weight_names", [])
+        assert legacy_h5.load_attributes(f, "weight_names") == []
+
+
+def test_unbuilt_model_cannot_save_weights(tmp_path):
+    unbuilt = pykeras.Sequential([layers.Dense(2)])
+    for name in ("w.weights.h5", "w.h5"):
+        with pytest.raises(ValueError, match="not yet been built"):
+            unbuilt.save_weights(str(tmp_path / name))
+    assert os.listdir(tmp_path) == []
