@@ -11,95 +11,26 @@ import os
 
 import numpy as np
 import pytest
-from saving_helpers import assert_same_outputs, assert_same_weights, predict, randomize_weights
+from saving_helpers import (LAYER_CASES, NOT_USER_LAYERS, assert_same_outputs, assert_same_weights, layer_case_inputs,
+                            predict, randomize_weights, scale_by_two)
 
 import pykeras
 from pykeras import layers, saving
 
 
-# ---- one small model per layer type --------------------------------------------------------------
-# name -> (factory, input shapes without batch axis, input dtype). Entries for layer families
-# that are not (yet) part of pykeras are ignored; `test_every_layer_class_has_a_case` makes sure
-# each layer class pykeras exports has one.
+# ---- one small model per layer type (cases in saving_helpers.LAYER_CASES) ----------------------
 
-def _identity(x):
-    return x * 2.0
-
-
-LAYER_CASES = {
-    "Dense": (lambda: layers.Dense(5, activation="relu", kernel_regularizer="l2", bias_initializer="ones"),
-              [(4,)], "float32"),
-    "Dropout": (lambda: layers.Dropout(0.4, seed=3), [(6,)], "float32"),
-    "Activation": (lambda: layers.Activation("tanh"), [(6,)], "float32"),
-    "Flatten": (lambda: layers.Flatten(), [(3, 4)], "float32"),
-    "Reshape": (lambda: layers.Reshape((2, 6)), [(3, 4)], "float32"),
-    "Permute": (lambda: layers.Permute((2, 1)), [(3, 4)], "float32"),
-    "RepeatVector": (lambda: layers.RepeatVector(3), [(4,)], "float32"),
-    "ActivityRegularization": (lambda: layers.ActivityRegularization(l1=0.01, l2=0.02), [(4,)], "float32"),
-    "Masking": (lambda: layers.Masking(mask_value=0.0), [(3, 4)], "float32"),
-    "Embedding": (lambda: layers.Embedding(10, 4), [(5,)], "int32"),
-    "LayerNormalization": (lambda: layers.LayerNormalization(epsilon=1e-4), [(6,)], "float32"),
-    "Lambda": (lambda: layers.Lambda(_identity), [(4,)], "float32"),
-    "BatchNormalization": (lambda: layers.BatchNormalization(momentum=0.8), [(5,)], "float32"),
-    "Conv1D": (lambda: layers.Conv1D(3, 3, padding="same", activation="relu"), [(8, 2)], "float32"),
-    "Conv2D": (lambda: layers.Conv2D(4, 3, strides=2, padding="same"), [(7, 7, 3)], "float32"),
-    "Conv3D": (lambda: layers.Conv3D(2, 2), [(4, 4, 4, 2)], "float32"),
-    "Conv2DTranspose": (lambda: layers.Conv2DTranspose(3, 3, strides=2), [(4, 4, 2)], "float32"),
-    "DepthwiseConv2D": (lambda: layers.DepthwiseConv2D(3, depth_multiplier=2), [(6, 6, 3)], "float32"),
-    "SeparableConv2D": (lambda: layers.SeparableConv2D(4, 3), [(6, 6, 3)], "float32"),
-    "MaxPooling1D": (lambda: layers.MaxPooling1D(2), [(8, 3)], "float32"),
-    "MaxPooling2D": (lambda: layers.MaxPooling2D(2), [(6, 6, 3)], "float32"),
-    "MaxPooling3D": (lambda: layers.MaxPooling3D(2), [(4, 4, 4, 2)], "float32"),
-    "AveragePooling1D": (lambda: layers.AveragePooling1D(2), [(8, 3)], "float32"),
-    "AveragePooling2D": (lambda: layers.AveragePooling2D(2), [(6, 6, 3)], "float32"),
-    "AveragePooling3D": (lambda: layers.AveragePooling3D(2), [(4, 4, 4, 2)], "float32"),
-    "GlobalAveragePooling1D": (lambda: layers.GlobalAveragePooling1D(), [(8, 3)], "float32"),
-    "GlobalAveragePooling2D": (lambda: layers.GlobalAveragePooling2D(), [(5, 5, 3)], "float32"),
-    "GlobalMaxPooling1D": (lambda: layers.GlobalMaxPooling1D(), [(8, 3)], "float32"),
-    "GlobalMaxPooling2D": (lambda: layers.GlobalMaxPooling2D(), [(5, 5, 3)], "float32"),
-    "ZeroPadding2D": (lambda: layers.ZeroPadding2D(1), [(4, 4, 2)], "float32"),
-    "Cropping2D": (lambda: layers.Cropping2D(1), [(5, 5, 2)], "float32"),
-    "UpSampling2D": (lambda: layers.UpSampling2D(2), [(3, 3, 2)], "float32"),
-    "Concatenate": (lambda: layers.Concatenate(axis=-1), [(3,), (4,)], "float32"),
-    "Add": (lambda: layers.Add(), [(4,), (4,)], "float32"),
-    "Subtract": (lambda: layers.Subtract(), [(4,), (4,)], "float32"),
-    "Multiply": (lambda: layers.Multiply(), [(4,), (4,)], "float32"),
-    "Average": (lambda: layers.Average(), [(4,), (4,)], "float32"),
-    "Maximum": (lambda: layers.Maximum(), [(4,), (4,)], "float32"),
-    "Minimum": (lambda: layers.Minimum(), [(4,), (4,)], "float32"),
-    "Dot": (lambda: layers.Dot(axes=1), [(4,), (4,)], "float32"),
-    "ReLU": (lambda: layers.ReLU(max_value=1.5), [(6,)], "float32"),
-    "LeakyReLU": (lambda: layers.LeakyReLU(negative_slope=0.1), [(6,)], "float32"),
-    "PReLU": (lambda: layers.PReLU(), [(6,)], "float32"),
-    "ELU": (lambda: layers.ELU(alpha=0.5), [(6,)], "float32"),
-    "Softmax": (lambda: layers.Softmax(), [(6,)], "float32"),
-    "GaussianNoise": (lambda: layers.GaussianNoise(0.1), [(6,)], "float32"),
-    "GaussianDropout": (lambda: layers.GaussianDropout(0.1), [(6,)], "float32"),
-    "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.2), [(4, 4, 2)], "float32"),
-    "GroupNormalization": (lambda: layers.GroupNormalization(groups=2), [(4, 4)], "float32"),
-}
-# Classes that are machinery rather than user layers.
-NOT_USER_LAYERS = {"Layer", "InputLayer", "TensorOp", "Functional", "Sequential", "Model"}
 AVAILABLE_CASES = sorted(name for name in LAYER_CASES if hasattr(layers, name))
-CUSTOM = {"_identity": _identity}
-
-
-def _inputs(shapes, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype.startswith("int"):
-        xs = [rng.integers(0, 10, size=(3,) + s).astype(dtype) for s in shapes]
-    else:
-        xs = [rng.normal(size=(3,) + s).astype(dtype) for s in shapes]
-    return xs[0] if len(xs) == 1 else xs
+CUSTOM = {"scale_by_two": scale_by_two}
 
 
 def _layer_model(name):
     factory, shapes, dtype = LAYER_CASES[name]
     ins = [pykeras.Input(shape=s, dtype=dtype) for s in shapes]
-    out = factory()(ins[0] if len(ins) == 1 else ins)
+    out = factory(layers)(ins[0] if len(ins) == 1 else ins)
     model = pykeras.Model(ins[0] if len(ins) == 1 else ins, out)
     randomize_weights(model, seed=len(name))
-    return model, _inputs(shapes, dtype)
+    return model, layer_case_inputs(name)
 
 
 def test_every_layer_class_has_a_case():
