@@ -23,6 +23,7 @@ Loading reads every array into fresh memory and checks counts and shapes against
 before the first assignment, so a bad file raises without touching the model.
 """
 import datetime
+import functools
 import io
 import json
 import os
@@ -44,12 +45,14 @@ KERAS_VERSION = "3.15.1"
 # ---- which objects own state, and what it is ---------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _layer_class():
     from pykeras.layers import Layer
 
     return Layer
 
 
+@functools.lru_cache(maxsize=None)
 def _optimizer_class():
     try:
         from pykeras.optimizers import Optimizer
@@ -288,8 +291,8 @@ class _WeightsReader:
             return None
         keys = list(group.keys())
         if sorted(keys, key=lambda k: (len(k), k)) != [str(i) for i in range(len(keys))]:
-            raise SavedFileError(f"{self.source}: '{_join(path, 'vars')}' should hold datasets named 0..{len(keys) - 1}, "
-                                 f"found {sorted(keys)}")
+            raise SavedFileError(f"{self.source}: '{_join(path, 'vars')}' should hold datasets named "
+                                 f"0..{len(keys) - 1}, found {sorted(keys)}")
         arrays = []
         for i in range(len(keys)):
             dataset = group[str(i)]

@@ -19,6 +19,7 @@ layer's name. A new layer therefore needs nothing beyond a correct `get_config()
 """
 import base64
 import contextlib
+import functools
 import importlib
 import inspect
 import marshal
@@ -129,18 +130,31 @@ def _load_modules():
                 continue
 
 
+_namespace_cache = {}  # keras module -> (size key, objects)
+
+
 def _namespace(keras_module):
-    """Name -> class/function of the pykeras module behind `keras_module` (live view)."""
+    """Name -> class/function of the pykeras module behind `keras_module` (live view).
+
+    Rebuilt whenever the module gains attributes or registered classes (layer families register
+    themselves on import), otherwise served from a cache.
+    """
     module = _modules.get(keras_module)
     if module is None:
         return {}
+    registered = getattr(module, "ALL_OBJECTS_DICT", None) or {}
+    key = (len(vars(module)), len(registered))
+    cached = _namespace_cache.get(keras_module)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     objects = {}
     for name, obj in vars(module).items():
         if name.startswith("_"):
             continue
         if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, "__module__", "").startswith("pykeras"):
             objects[name] = obj
-    objects.update(getattr(module, "ALL_OBJECTS_DICT", None) or {})
+    objects.update(registered)
+    _namespace_cache[keras_module] = (key, objects)
     return objects
 
 
@@ -148,6 +162,7 @@ def reset_tables():
     """Forgets cached lookups (tests that create pykeras classes at run time may call this)."""
     with _tables_lock:
         _reverse.clear()
+        _namespace_cache.clear()
 
 
 def public_name(obj):
@@ -441,6 +456,7 @@ def _special(config, safe_mode):
     return False, None
 
 
+@functools.lru_cache(maxsize=None)
 def _accepted_arguments(cls):
     """Names accepted explicitly by `cls.__init__` along the MRO (stops where **kwargs are not passed on)."""
     names = set()
@@ -460,7 +476,7 @@ def _accepted_arguments(cls):
                 names.add(p.name)
         if not passes_kwargs:
             break
-    return names
+    return frozenset(names)
 
 
 def drop_inert_arguments(cls, config):
