@@ -382,6 +382,17 @@ def _deserialize_loss_like(value, kind, custom_objects):
 
 def compile_from_config(model, config, custom_objects=None, source=None):
     """Compiles `model` like the saved one (Keras 3 "compile_config" or .h5 "training_config")."""
+    where = f"{source}: " if source else ""
+    try:
+        _compile_from_config(model, config, custom_objects)
+    except sl.UnknownObjectError as e:
+        raise sl.UnknownObjectError(f"{where}in the training configuration: {e}") from None
+    except (TypeError, ValueError, LookupError) as e:
+        raise ValueError(f"{where}could not compile the loaded model from its saved training configuration "
+                         f"({_short(config)}): {e}") from e
+
+
+def _compile_from_config(model, config, custom_objects):
     config = dict(config)
     optimizer = config.pop("optimizer", None)
     if optimizer is None and "optimizer_config" in config:
@@ -410,12 +421,7 @@ def compile_from_config(model, config, custom_objects=None, source=None):
             kwargs = {k: v for k, v in kwargs.items() if k in params}
     except (TypeError, ValueError):
         pass
-    try:
-        model.compile(**kwargs)
-    except (TypeError, ValueError) as e:
-        where = f"{source}: " if source else ""
-        raise ValueError(f"{where}could not compile the loaded model from its saved training configuration "
-                         f"({_short(config)}): {e}") from e
+    model.compile(**kwargs)
 
 
 def _short(value, limit=200):
