@@ -495,3 +495,43 @@ def test_unbuilt_model_cannot_save_weights(tmp_path):
         with pytest.raises(ValueError, match="not yet been built"):
             unbuilt.save_weights(str(tmp_path / name))
     assert os.listdir(tmp_path) == []
+
+
+def test_keras2_sub_config_forms():
+    """tf.keras 2.x spellings: Policy dtypes, module-less initializer/regularizer/constraint dicts,
+    one-element axis lists, activity_regularizer, and a Sequential whose first layer carries
+    batch_input_shape."""
+    dense = {"class_name": "Dense", "config": {
+        "name": "d", "trainable": True, "batch_input_shape": [None, 4],
+        "dtype": {"class_name": "Policy", "config": {"name": "float32"}},
+        "units": 3, "activation": "relu", "use_bias": True,
+        "kernel_initializer": {"class_name": "VarianceScaling",
+                               "config": {"scale": 2.0, "mode": "fan_in", "distribution": "truncated_normal",
+                                          "seed": 7}},
+        "bias_initializer": {"class_name": "Constant", "config": {"value": 0.5}},
+        "kernel_regularizer": {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01}},
+        "bias_regularizer": None, "activity_regularizer": None,
+        "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}},
+        "bias_constraint": None}}
+    norm = {"class_name": "LayerNormalization", "config": {"name": "ln", "axis": [1], "epsilon": 0.001,
+                                                           "center": True, "scale": True, "dtype": "float32"}}
+    config = {"class_name": "Sequential", "config": {"name": "k2", "layers": [dense, norm]},
+              "keras_version": "2.13.1", "backend": "tensorflow"}
+    model = pykeras.models.model_from_json(json.dumps(config))
+    d = model.get_layer("d")
+    assert model.layers[0].kernel.shape == (4, 3)
+    assert isinstance(d.kernel_initializer, pykeras.initializers.VarianceScaling)
+    assert d.kernel_initializer.get_config()["scale"] == 2.0
+    np.testing.assert_array_equal(np.asarray(d.bias), np.full(3, 0.5, np.float32))
+    assert isinstance(d.kernel_regularizer, pykeras.regularizers.L1L2)
+    assert isinstance(d.kernel_constraint, pykeras.constraints.MaxNorm)
+    assert model.get_layer("ln").get_config()["axis"] in (1, -1, [1], [-1])
+    # Written back in Keras 3's forms.
+    written = json.loads(model.to_json())["config"]["layers"]
+    assert written[0]["class_name"] == "InputLayer"
+    dense3 = written[1]["config"]
+    assert dense3["dtype"] == {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                               "registered_name": None}
+    assert dense3["kernel_regularizer"]["module"] == "keras.regularizers"
+    assert dense3["kernel_constraint"]["module"] == "keras.constraints"
+    assert "batch_input_shape" not in dense3
