@@ -15,7 +15,7 @@ from pykeras.backend import common
 from pykeras.backend import gradient_rules as G
 from pykeras.backend.math_ops import normalize_axes, normalize_axis, value, wrap
 from pykeras.backend.tape import _active, record
-from pykeras.backend.tensor import Tensor, Variable, standardize_dtype, to_array
+from pykeras.backend.tensor import Tensor, Variable, standardize_dtype
 
 
 def _shape_tuple(shape, name):
@@ -240,6 +240,27 @@ def getitem(x, key):
     out = wrap(r)
     if _active and xv.dtype.kind == "f":
         record(out, G.getitem, (x,), (xv.shape, xv.dtype, key, _is_basic(key)))
+    return out
+
+
+def scatter(indices, values, shape):
+    """Zeros of `shape` with `values` added at `indices` (N, k) (duplicates sum), as keras.ops.scatter."""
+    vv = value(values)
+    idx = np.asarray(value(indices))
+    shape = _shape_tuple(shape, "scatter")
+    if idx.ndim < 1 or idx.shape[-1] > len(shape):
+        raise ValueError(f"scatter: indices of shape {idx.shape} do not index a tensor of shape {shape}")
+    key = tuple(np.moveaxis(idx, -1, 0))
+    dt = vv.dtype if vv.dtype.kind == "f" else vv.dtype
+    out_v = np.zeros(shape, dt)
+    try:
+        np.add.at(out_v, key, vv)
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"scatter: values of shape {vv.shape} do not fit indices {idx.shape} into shape {shape}: "
+                         f"{e}") from None
+    out = wrap(out_v)
+    if _active and vv.dtype.kind == "f":
+        record(out, G.scatter, (values,), (key, vv.shape))
     return out
 
 

@@ -15,6 +15,7 @@ rule in RULES against central finite differences.
 import numpy as np
 
 from pykeras.backend import kernels
+from pykeras.backend.tape import IndexedGrad
 
 RULES = {}
 
@@ -599,13 +600,10 @@ def stack(node, g):
 @rule
 def getitem(node, g):
     # saved = (x_shape, dtype, key, basic): basic indexing selects each element at most once.
+    # The gradient is returned as an IndexedGrad, which the tape adds into the input's gradient
+    # buffer in place (cheap for many slices of one tensor).
     shape, dtype, key, basic = node.saved
-    dx = np.zeros(shape, g.dtype)
-    if basic:
-        dx[key] = g
-    else:
-        np.add.at(dx, key, g)
-    return (dx,)
+    return (IndexedGrad(shape, g.dtype, key, g, basic),)
 
 
 @rule
@@ -629,6 +627,13 @@ def take_along_axis(node, g):
     grids[axis] = np.broadcast_to(idx, g.shape)
     np.add.at(dx, tuple(grids), g)
     return (unbroadcast(dx, shape),)
+
+
+@rule
+def scatter(node, g):
+    # saved = (index tuple, values shape): the gradient of the values is the gather at the indices.
+    key, shape = node.saved
+    return (np.ascontiguousarray(g[key]).reshape(shape),)
 
 
 @rule
@@ -682,25 +687,14 @@ def resize_linear(node, g):
 # ------------------------------------------------------------------------------------------------
 # Convolution, pooling, normalisation, dropout
 
-def _act_grad(g, act, alpha, y):
-    if act == "linear":
-        return g
-    return kernels.act_backward(act, g, None, y, alpha)
-
-
 @rule
 def conv(node, g):
-    # inputs (x, kernel, bias); saved = (x, w, y, act, alpha, strides, dilations, pads, groups)
+    # inputs (x, kernel[, bias]); saved = (x, w, y, act, alpha, strides, dilations, pads, groups),
+    # y the output after the fused activation.
     x, w, y, act, alpha, strides, dil, pads, groups = node.saved
     p = node.parents
-    dz = np.ascontiguousarray(_act_grad(g, act, alpha, y))
-    dx = dw = db = None
-    if p[0] is not None:
-        dx = kernels.conv_backward_input(dz, w, x.shape, strides, dil, pads, groups)
-    if p[1] is not None:
-        dw = kernels.conv_backward_kernel(x, dz, w.shape, strides, dil, pads, groups)
-    if len(p) > 2 and p[2] is not None:
-        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
+    dx, dw, db = kernels.conv_backward(x, w, g, y, strides, dil, pads, groups, act, alpha,
+                                       need_dx=p[0] is not None, need_db=len(p) > 2 and p[2] is not None)
     return dx, dw, db
 
 
@@ -708,80 +702,76 @@ def conv(node, g):
 def depthwise_conv(node, g):
     x, w, y, act, alpha, strides, dil, pads = node.saved
     p = node.parents
-    dz = np.ascontiguousarray(_act_grad(g, act, alpha, y))
-    dx = dw = db = None
-    if p[0] is not None:
-        dx = kernels.depthwise_backward_input(dz, w, x.shape, strides, dil, pads)
-    if p[1] is not None:
-        dw = kernels.depthwise_backward_kernel(x, dz, w.shape, strides, dil, pads)
-    if len(p) > 2 and p[2] is not None:
-        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
-    return dx, dw, db
+    return kernels.depthwise_backward(x, w, g, y, strides, dil, pads, act, alpha,
+                                      need_dx=p[0] is not None, need_db=len(p) > 2 and p[2] is not None)
+
+
+@rule
+def separable_conv(node, g):
+    # inputs (x, depthwise_kernel, pointwise_kernel[, bias]);
+    # saved = (x, dw, pw, y, act, alpha, strides, dilations, pads)
+    x, dw, pw, y, act, alpha, strides, dil, pads = node.saved
+    p = node.parents
+    return kernels.separable_backward(x, dw, pw, g, y, strides, dil, pads, act, alpha,
+                                      need_dx=p[0] is not None, need_db=len(p) > 3 and p[3] is not None)
 
 
 @rule
 def conv_transpose(node, g):
-    # The adjoint of the forward convolution F (out-space -> in-space, kernel w in HWIO with
-    # I = this op's output channels): y = F^T x, so dx = F dz and dw is F's kernel gradient with
-    # F's input dz and F's output gradient x.
-    x, w, y, act, alpha, strides, dil, pads = node.saved
+    # saved = (x, w, y, act, alpha, strides, padding, output_padding, dilations)
+    x, w, y, act, alpha, strides, padding, out_pad, dil = node.saved
     p = node.parents
-    dz = np.ascontiguousarray(_act_grad(g, act, alpha, y))
-    dx = dw = db = None
-    if p[0] is not None:
-        dx = kernels.conv_forward(dz, w, strides, dil, pads, 1)
-    if p[1] is not None:
-        dw = kernels.conv_backward_kernel(dz, x, w.shape, strides, dil, pads, 1)
-    if len(p) > 2 and p[2] is not None:
-        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
-    return dx, dw, db
+    return kernels.conv_transpose_backward(x, w, g, y, strides, padding, out_pad, dil, act, alpha,
+                                           need_dx=p[0] is not None, need_db=len(p) > 2 and p[2] is not None)
 
 
 @rule
 def max_pool(node, g):
-    x, pool, strides, pads = node.saved
-    return (kernels.max_pool_backward(x, np.ascontiguousarray(g), pool, strides, pads),)
+    # saved = (x, pool, strides, padding); the first maximum of each window gets the gradient.
+    x, pool, strides, padding = node.saved
+    return (kernels.max_pool_backward(x, g, pool, strides, padding),)
 
 
 @rule
 def average_pool(node, g):
-    x_shape, pool, strides, pads = node.saved
-    return (kernels.avg_pool_backward(np.ascontiguousarray(g), x_shape, pool, strides, pads),)
+    x_shape, pool, strides, padding = node.saved
+    return (kernels.avg_pool_backward(g, x_shape, pool, strides, padding),)
 
 
 @rule
 def batch_norm_train(node, g):
-    # inputs (x, gamma, beta); saved = (x2d, mean, inv_std, gamma, layout) where layout undoes
-    # the move of the channel axis to the end.
-    x2, mean, inv, gamma, moved_shape, axis = node.saved
+    # inputs (x, gamma, beta); saved = (x, batch mean, inv_std, gamma, channel axis).
+    x, mean, inv, gamma, axis = node.saved
     p = node.parents
-    g2 = _rows(g, axis, moved_shape)
-    dx, dgamma, dbeta = kernels.bn_train_backward(g2, x2, mean, inv, gamma)
-    return (_unrows(dx, axis, moved_shape) if p[0] is not None else None,
+    dx, dgamma, dbeta = kernels.bn_backward(g, x, mean, inv, gamma, axis)
+    return (dx if p[0] is not None else None,
             dgamma if p[1] is not None else None,
             dbeta if p[2] is not None else None)
 
 
 @rule
 def batch_norm_infer(node, g):
-    # inputs (x, mean, variance, beta, gamma); saved = (x, mean, var, beta, gamma, eps), the
-    # statistics already broadcastable against x.
-    x, mean, var, beta, gamma, eps = node.saved
+    # inputs (x, mean, variance, beta, gamma); saved = (x, mean, var, beta, gamma, eps, shapes):
+    # the statistics as laid out to broadcast against x, and their shapes as given to the op.
+    x, mean, var, beta, gamma, eps, shapes = node.saved
     p = node.parents
     inv = 1.0 / np.sqrt(var + eps)
     scale = inv * gamma if gamma is not None else inv
+
+    def back(d, stat, shape):
+        return unbroadcast(d, np.shape(stat)).reshape(shape)
+
     dx = dmean = dvar = dbeta = dgamma = None
     if p[0] is not None:
         dx = unbroadcast(g * scale, x.shape)
     if p[1] is not None:
-        dmean = unbroadcast(-g * scale, np.shape(mean))
+        dmean = back(-g * scale, mean, shapes[0])
     if p[2] is not None:
-        xc = x - mean
-        dvar = unbroadcast(g * xc * (-0.5 * inv * inv * scale), np.shape(var))
+        dvar = back(g * (x - mean) * (-0.5 * inv * inv * scale), var, shapes[1])
     if p[3] is not None:
-        dbeta = unbroadcast(g, np.shape(beta))
+        dbeta = back(g, beta, shapes[2])
     if p[4] is not None:
-        dgamma = unbroadcast(g * (x - mean) * inv, np.shape(gamma))
+        dgamma = back(g * (x - mean) * inv, gamma, shapes[3])
     return dx, dmean, dvar, dbeta, dgamma
 
 

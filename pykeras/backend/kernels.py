@@ -140,29 +140,138 @@ def add(a, b):
 
 
 # ------------------------------------------------------------------------------------------------
-# Convolution, pooling, normalisation
+# Convolution (channels_last, Keras kernel layouts). Forward functions fuse bias and an activation
+# of GEMM_ACT; backward functions take the output gradient dy and the forward output y, apply the
+# activation's derivative from y, and return (dx or None, dkernel, dbias or None).
 
-def conv_forward(x, w, strides, dilations, pads, groups):
-    return npk.conv_forward(x, w, strides, dilations, pads, groups, gemm)
-
-
-def conv_backward_input(dy, w, x_shape, strides, dilations, pads, groups):
-    return npk.conv_backward_input(dy, w, x_shape, strides, dilations, pads, groups, gemm)
+def _act_out(z, act, alpha):
+    return z if act == "linear" else npk.act_forward(act, z, alpha)
 
 
-def conv_backward_kernel(x, dy, w_shape, strides, dilations, pads, groups):
-    return npk.conv_backward_kernel(x, dy, w_shape, strides, dilations, pads, groups, gemm)
+def _act_in(dy, y, act, alpha):
+    return np.ascontiguousarray(dy) if act == "linear" else npk.act_backward(act, dy, None, y, alpha)
 
 
-depthwise_forward = npk.depthwise_forward
-depthwise_backward_input = npk.depthwise_backward_input
-depthwise_backward_kernel = npk.depthwise_backward_kernel
-max_pool_forward = npk.max_pool_forward
-max_pool_backward = npk.max_pool_backward
-avg_pool_forward = npk.avg_pool_forward
-avg_pool_backward = npk.avg_pool_backward
-bn_train_forward = npk.bn_train_forward
-bn_train_backward = npk.bn_train_backward
+def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alpha=0.0):
+    z = npk.conv_forward(x, w, strides, dilations, pads, groups, gemm)
+    if bias is not None:
+        z += bias
+    return _act_out(z, act, alpha)
+
+
+def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    dz = _act_in(dy, y, act, alpha)
+    dx = npk.conv_backward_input(dz, w, x.shape, strides, dilations, pads, groups, gemm) if need_dx else None
+    dw = npk.conv_backward_kernel(x, dz, w.shape, strides, dilations, pads, groups, gemm)
+    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    return dx, dw, db
+
+
+def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=0.0):
+    z = npk.depthwise_forward(x, w, strides, dilations, pads)
+    if bias is not None:
+        z += bias
+    return _act_out(z, act, alpha)
+
+
+def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    dz = _act_in(dy, y, act, alpha)
+    dx = npk.depthwise_backward_input(dz, w, x.shape, strides, dilations, pads) if need_dx else None
+    dw = npk.depthwise_backward_kernel(x, dz, w.shape, strides, dilations, pads)
+    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    return dx, dw, db
+
+
+def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", alpha=0.0):
+    """act(pointwise(depthwise(x)) + bias); pw is (*1, C * M, out) or (C * M, out)."""
+    d = npk.depthwise_forward(x, dw, strides, dilations, pads)
+    pw2 = pw.reshape(-1, pw.shape[-1])
+    z = gemm(d.reshape(-1, d.shape[-1]), pw2, bias=bias).reshape(d.shape[:-1] + (pw2.shape[1],))
+    return _act_out(z, act, alpha)
+
+
+def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True,
+                       need_db=True):
+    """(dx or None, d_depthwise, d_pointwise, dbias or None); the depthwise output is recomputed."""
+    dz = _act_in(dy, y, act, alpha)
+    d = npk.depthwise_forward(x, dw, strides, dilations, pads)
+    pw2 = pw.reshape(-1, pw.shape[-1])
+    dz2 = dz.reshape(-1, dz.shape[-1])
+    dpw = gemm(d.reshape(-1, d.shape[-1]), dz2, trans_a=True).reshape(pw.shape)
+    dd = gemm(dz2, pw2, trans_b=True).reshape(d.shape)
+    dx = npk.depthwise_backward_input(dd, dw, x.shape, strides, dilations, pads) if need_dx else None
+    ddw = npk.depthwise_backward_kernel(x, dd, dw.shape, strides, dilations, pads)
+    db = dz2.sum(axis=0) if need_db else None
+    return dx, ddw, dpw, db
+
+
+def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilations, act="linear", alpha=0.0):
+    sizes, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
+    out_shape = (x.shape[0],) + sizes + (w.shape[-2],)
+    z = np.ascontiguousarray(npk.conv_backward_input(x, w, out_shape, strides, dilations, pads, 1, gemm))
+    if bias is not None:
+        z += bias
+    return _act_out(z, act, alpha)
+
+
+def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilations, act="linear", alpha=0.0,
+                            need_dx=True, need_db=True):
+    # y = F^T x for the forward convolution F from the output side to the input side (kernel w
+    # read as HWIO with I = this op's output channels): dx = F dz, dw = F's kernel gradient for
+    # input dz and output gradient x.
+    _, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
+    dz = _act_in(dy, y, act, alpha)
+    dx = npk.conv_forward(dz, w, strides, dilations, pads, 1, gemm) if need_dx else None
+    dw = npk.conv_backward_kernel(dz, x, w.shape, strides, dilations, pads, 1, gemm)
+    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    return dx, dw, db
+
+
+# ------------------------------------------------------------------------------------------------
+# Pooling (channels_last; padding 'valid' or 'same'; strides given)
+
+def max_pool(x, pool, strides, padding):
+    pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
+    return npk.max_pool_forward(x, pool, strides, pads)
+
+
+def max_pool_backward(x, dy, pool, strides, padding):
+    pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
+    return npk.max_pool_backward(x, np.ascontiguousarray(dy), pool, strides, pads)
+
+
+def avg_pool(x, pool, strides, padding):
+    pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
+    return npk.avg_pool_forward(x, pool, strides, pads)
+
+
+def avg_pool_backward(dy, x_shape, pool, strides, padding):
+    pads = npk.window_pads(x_shape[1:-1], pool, strides, (1,) * len(pool), padding)
+    return npk.avg_pool_backward(np.ascontiguousarray(dy), x_shape, pool, strides, pads)
+
+
+# ------------------------------------------------------------------------------------------------
+# Batch normalisation over every axis but `axis` (per-channel 1-D parameters).
+
+def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
+    """(y, batch mean, inv_std); moving statistics (arrays or None) updated in place."""
+    x2, moved = npk.moved_rows(x, axis)
+    y2, mean, var, inv = npk.bn_train_forward(x2, gamma, beta, eps)
+    for buf, stat in ((moving_mean, mean), (moving_var, var)):
+        if buf is not None:
+            buf *= momentum
+            buf += stat * (1.0 - momentum)
+    return npk.unmoved(y2, moved, axis, x.ndim), mean, inv
+
+
+def bn_backward(dy, x, mean, inv, gamma, axis):
+    """(dx, dgamma, dbeta) of the training-mode normalisation."""
+    x2, moved = npk.moved_rows(x, axis)
+    dy2, _ = npk.moved_rows(dy, axis)
+    dx2, dgamma, dbeta = npk.bn_train_backward(dy2, x2, mean, inv, gamma)
+    return npk.unmoved(dx2, moved, axis, x.ndim), dgamma, dbeta
+
+
 bn_infer = npk.bn_infer
 
 

@@ -56,7 +56,12 @@ def normalize_axes(axis, ndim, name, shape=None):
         return tuple(range(ndim))
     if isinstance(axis, Tensor):
         axis = axis._v.tolist()
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):

@@ -12,7 +12,6 @@ crossentropies use them: `categorical_crossentropy(y, softmax(z))` computes from
 kernel, whatever `from_logits` says.
 """
 import builtins
-import math as _pymath
 
 import numpy as np
 
@@ -155,6 +154,70 @@ def linear(x):
     return x
 
 
+# Keras 3's less common activations, composed from recorded primitives (gradients follow).
+def celu(x, alpha=1.0):
+    """max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return M.add(_activation_op("relu", x), M.minimum(0.0, M.multiply(alpha, M.expm1(M.divide(x, alpha)))))
+
+
+def glu(x, axis=-1):
+    """a * sigmoid(b) for the two halves (a, b) of x along axis."""
+    a, b = S.split(x, 2, axis=axis)
+    return M.multiply(a, sigmoid(b))
+
+
+def hard_tanh(x):
+    return M.clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    return M.where(M.greater(M.abs(x), threshold), x, 0.0)
+
+
+def soft_shrink(x, threshold=0.5):
+    x = M.convert(x)
+    return M.where(M.greater(x, threshold), M.subtract(x, threshold),
+                   M.where(M.less(x, -threshold), M.add(x, threshold), 0.0))
+
+
+def tanh_shrink(x):
+    return M.subtract(x, tanh(x))
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x ** 2 + b)) / 2."""
+    return M.multiply(M.add(x, M.sqrt(M.add(M.square(x), float(b)))), 0.5)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1) ** 2 / 4 for -1 < x < 1, x for x >= 1."""
+    x = M.convert(x)
+    mid = M.multiply(M.square(M.add(x, 1.0)), 0.25)
+    return M.where(M.less_equal(x, -1.0), 0.0, M.where(M.greater_equal(x, 1.0), x, mid))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value."""
+    return M.where(M.greater(x, threshold), x, default_value)
+
+
+def sparsemax(x, axis=-1):
+    """Euclidean projection of x onto the probability simplex along axis (Martins & Astudillo)."""
+    xv = float_value(x)
+    a = normalize_axis(axis, xv.ndim, "sparsemax", xv.shape)
+    z = np.flip(np.sort(xv, axis=a), axis=a)
+    k = np.arange(1, xv.shape[a] + 1, dtype=xv.dtype).reshape([-1 if i == a else 1 for i in range(xv.ndim)])
+    cum = np.cumsum(z, axis=a)
+    support = (1.0 + k * z) > cum
+    kz = support.sum(axis=a, keepdims=True)
+    tau_value = (np.take_along_axis(cum, kz - 1, axis=a) - 1.0) / kz
+    # On the support S (fixed near x) the output is x - tau with tau = (sum_S x - 1) / |S|;
+    # writing tau with recorded ops gives the gradient.
+    mask = (xv > tau_value).astype(xv.dtype)
+    tau = M.divide(M.subtract(M.sum(M.multiply(x, mask), axis=a, keepdims=True), 1.0), kz.astype(xv.dtype))
+    return M.multiply(M.subtract(x, tau), mask)
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis` (an int or a tuple of ints)."""
     if not isinstance(axis, (int, np.integer)):
@@ -196,7 +259,9 @@ _ACTIVATION_FUNCS = {
     "relu": relu, "relu6": relu6, "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu,
     "sigmoid": sigmoid, "tanh": tanh, "hard_sigmoid": hard_sigmoid, "hard_silu": hard_silu, "swish": silu,
     "softplus": softplus, "softsign": softsign, "exponential": exponential, "log_sigmoid": log_sigmoid,
-    "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax,
+    "mish": mish, "linear": linear, "softmax": softmax, "log_softmax": log_softmax, "celu": celu, "glu": glu,
+    "hard_tanh": hard_tanh, "hard_shrink": hard_shrink, "soft_shrink": soft_shrink, "tanh_shrink": tanh_shrink,
+    "squareplus": squareplus, "sparse_plus": sparse_plus, "sparsemax": sparsemax,
 }
 
 
@@ -467,13 +532,6 @@ def _channels_first_wrap(fn, x, data_format, *args, **kwargs):
     return S.transpose(y, (0, nd - 1) + tuple(range(1, nd - 1)))
 
 
-def _finish_conv(z, act, alpha):
-    """The convolution output after its fused activation (one that the backward can undo from y)."""
-    if act == "linear":
-        return z
-    return kernels.act_forward(act, z, alpha)
-
-
 def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, activation=None,
          data_format=None):
     """N-d convolution (rank = kernel.ndim - 2), channels_last, kernel (*window, in / groups, out)."""
@@ -499,14 +557,12 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    z = kernels.conv_forward(xv, wv, strides, dil, pads, groups)
     bv = None
     if bias is not None:
         bv = value(bias)
         if bv.shape != (wv.shape[-1],):
             raise ValueError(f"conv: bias of shape {bv.shape} does not match {wv.shape[-1]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+    y = kernels.conv_forward(xv, wv, bv, strides, dil, pads, groups, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, kernel) if bias is None else (x, kernel, bias)
@@ -534,13 +590,13 @@ def depthwise_conv(x, depthwise_kernel, bias=None, strides=1, padding="valid", d
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    z = kernels.depthwise_forward(xv, wv, strides, dil, pads)
+    bv = None
     if bias is not None:
         bv = value(bias)
-        if bv.shape != (z.shape[-1],):
-            raise ValueError(f"depthwise_conv: bias of shape {bv.shape} does not match {z.shape[-1]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+        if bv.shape != (wv.shape[-2] * wv.shape[-1],):
+            raise ValueError(f"depthwise_conv: bias of shape {bv.shape} does not match "
+                             f"{wv.shape[-2] * wv.shape[-1]} output channels")
+    y = kernels.depthwise_forward(xv, wv, bv, strides, dil, pads, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, depthwise_kernel) if bias is None else (x, depthwise_kernel, bias)
@@ -550,27 +606,38 @@ def depthwise_conv(x, depthwise_kernel, bias=None, strides=1, padding="valid", d
 
 def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
                    activation=None, data_format=None):
-    """Depthwise convolution followed by a 1x1 convolution (with the bias and activation)."""
+    """Depthwise convolution followed by a 1x1 convolution with the bias and activation, as one op."""
     r = _channels_first_wrap(separable_conv, x, data_format, depthwise_kernel, pointwise_kernel, bias, strides,
                              padding, dilation_rate, activation)
     if r is not None:
         return r
-    d = depthwise_conv(x, depthwise_kernel, None, strides, padding, dilation_rate)
-    return conv(d, pointwise_kernel, bias, 1, "valid", 1, 1, activation)
-
-
-def _transpose_padding(k, s, d, padding, output_padding):
-    """(left, right) padding of the stride-dilated input, as Keras converts it for JAX."""
-    dk = (k - 1) * d + 1
-    if padding == "valid":
-        op = builtins.max(dk, s) - dk if output_padding is None else output_padding
-        return dk - 1, dk - 1 + op
-    if output_padding is None:
-        pad_len = s + dk - 2
-    else:
-        pad_len = dk + dk % 2 - 2 + output_padding
-    left = builtins.min(pad_len // 2 + pad_len % 2, dk - 1)
-    return left, pad_len - left
+    xv, dv, pv = float_value(x), value(depthwise_kernel), value(pointwise_kernel)
+    rank = dv.ndim - 2
+    if rank not in (1, 2, 3) or xv.ndim != rank + 2 or xv.shape[-1] != dv.shape[-2]:
+        raise ValueError(f"separable_conv: input of shape {xv.shape} does not match depthwise kernel of shape "
+                         f"{dv.shape}")
+    mid = dv.shape[-2] * dv.shape[-1]
+    if pv.ndim not in (2, rank + 2) or pv.shape[-2] != mid or builtins.any(d != 1 for d in pv.shape[:-2]):
+        raise ValueError(f"separable_conv: pointwise kernel of shape {pv.shape} must be (*1, {mid}, out) after a "
+                         f"depthwise kernel of shape {dv.shape}")
+    strides = _tuple(strides, rank, "separable_conv", "strides")
+    dil = _tuple(dilation_rate, rank, "separable_conv", "dilation_rate")
+    p = _padding(padding, "separable_conv")
+    pads = conv_pads(xv.shape[1:-1], dv.shape[:rank], strides, dil, p, "separable_conv")
+    if xv.dtype != dv.dtype:
+        xv = xv.astype(dv.dtype)
+    act, alpha, after = _resolve_activation(activation)
+    bv = None
+    if bias is not None:
+        bv = value(bias)
+        if bv.shape != (pv.shape[-1],):
+            raise ValueError(f"separable_conv: bias of shape {bv.shape} does not match {pv.shape[-1]} output channels")
+    y = kernels.separable_forward(xv, dv, pv, bv, strides, dil, pads, act, alpha)
+    out = wrap(y)
+    if _active:
+        inputs = (x, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
+        record(out, G.separable_conv, inputs, (xv, dv, pv, y, act, alpha, strides, dil, pads))
+    return after(out) if after is not None else out
 
 
 def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
@@ -593,35 +660,27 @@ def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padd
     if p == "causal":
         raise ValueError("conv_transpose: padding must be 'valid' or 'same', got 'causal'")
     if output_padding is None or isinstance(output_padding, (int, np.integer)):
-        ops_ = (output_padding,) * rank
+        out_pad = output_padding if output_padding is None else (int(output_padding),) * rank
     else:
-        ops_ = tuple(output_padding)
-    out_sizes, pads = [], []
-    for i in range(rank):
-        k, s, d, n = wv.shape[i], strides[i], dil[i], xv.shape[1 + i]
-        dk = (k - 1) * d + 1
-        left, right = _transpose_padding(k, s, d, p, ops_[i])
-        n_out = (n - 1) * s + 1 + left + right - dk + 1
-        lo = dk - 1 - left
-        hi = (n - 1) * s + dk - n_out - lo
-        out_sizes.append(n_out)
-        pads.append((lo, hi))
-    pads = tuple(pads)
+        out_pad = tuple(int(v) for v in output_padding)
+        if len(out_pad) != rank:
+            raise ValueError(f"conv_transpose: output_padding must be an int or {rank} ints, got {output_padding!r}")
+    if out_pad is not None and builtins.any(o < 0 or o >= s_ for o, s_ in zip(out_pad, strides)):
+        raise ValueError(f"conv_transpose: output_padding {out_pad} must be non-negative and smaller than the "
+                         f"strides {strides}")
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    out_shape = (xv.shape[0],) + tuple(out_sizes) + (wv.shape[-2],)
-    z = np.ascontiguousarray(kernels.conv_backward_input(xv, wv, out_shape, strides, dil, pads, 1))
+    bv = None
     if bias is not None:
         bv = value(bias)
         if bv.shape != (wv.shape[-2],):
             raise ValueError(f"conv_transpose: bias of shape {bv.shape} does not match {wv.shape[-2]} output channels")
-        z += bv
-    y = _finish_conv(z, act, alpha)
+    y = kernels.conv_transpose_forward(xv, wv, bv, strides, p, out_pad, dil, act, alpha)
     out = wrap(y)
     if _active:
         inputs = (x, kernel) if bias is None else (x, kernel, bias)
-        record(out, G.conv_transpose, inputs, (xv, wv, y, act, alpha, strides, dil, pads))
+        record(out, G.conv_transpose, inputs, (xv, wv, y, act, alpha, strides, p, out_pad, dil))
     return after(out) if after is not None else out
 
 
@@ -683,18 +742,18 @@ def _pool_setup(x, pool_size, strides, padding, name):
     p = _padding(padding, name)
     if p == "causal":
         raise ValueError(f"{name}: padding must be 'valid' or 'same', got 'causal'")
-    pads = conv_pads(xv.shape[1:-1], pool, st, (1,) * rank, p, name)
-    return xv, pool, st, pads
+    conv_pads(xv.shape[1:-1], pool, st, (1,) * rank, p, name)  # validates the sizes
+    return xv, pool, st, p
 
 
 def max_pool(x, pool_size, strides=None, padding="valid", data_format=None):
     r = _channels_first_wrap(max_pool, x, data_format, pool_size, strides, padding)
     if r is not None:
         return r
-    xv, pool, st, pads = _pool_setup(x, pool_size, strides, padding, "max_pool")
-    out = wrap(kernels.max_pool_forward(xv, pool, st, pads))
+    xv, pool, st, p = _pool_setup(x, pool_size, strides, padding, "max_pool")
+    out = wrap(kernels.max_pool(xv, pool, st, p))
     if _active:
-        record(out, G.max_pool, (x,), (xv, pool, st, pads))
+        record(out, G.max_pool, (x,), (xv, pool, st, p))
     return out
 
 
@@ -702,10 +761,10 @@ def average_pool(x, pool_size, strides=None, padding="valid", data_format=None):
     r = _channels_first_wrap(average_pool, x, data_format, pool_size, strides, padding)
     if r is not None:
         return r
-    xv, pool, st, pads = _pool_setup(x, pool_size, strides, padding, "average_pool")
-    out = wrap(kernels.avg_pool_forward(xv, pool, st, pads))
+    xv, pool, st, p = _pool_setup(x, pool_size, strides, padding, "average_pool")
+    out = wrap(kernels.avg_pool(xv, pool, st, p))
     if _active:
-        record(out, G.average_pool, (x,), (xv.shape, pool, st, pads))
+        record(out, G.average_pool, (x,), (xv.shape, pool, st, p))
     return out
 
 
@@ -755,7 +814,8 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
     out = wrap(y.astype(xv.dtype, copy=False))
     if _active:
-        record(out, G.batch_norm_infer, (x, mean, var, beta, gamma), (xv, mv, vv, bv, gv, eps))
+        shapes = tuple(None if v is None else np.shape(value(v)) for v in (mean, var, beta, gamma))
+        record(out, G.batch_norm_infer, (x, mean, var, beta, gamma), (xv, mv, vv, bv, gv, eps, shapes))
     return out
 
 
@@ -775,31 +835,23 @@ def fused_batch_norm_train(x, gamma, beta, moving_mean, moving_variance, axis=-1
         if v is not None and v.shape != (c,):
             raise ValueError(f"fused_batch_norm_train: {what} of shape {v.shape} does not match {c} channels "
                              f"(axis {a} of input shape {xv.shape})")
-    xm = np.moveaxis(xv, a, -1) if a != xv.ndim - 1 else xv
-    moved_shape = xm.shape
-    x2 = np.ascontiguousarray(xm).reshape(-1, c)
-    if x2.shape[0] == 0:
+    if xv.size == 0:
         raise ValueError(f"fused_batch_norm_train: empty batch (input shape {xv.shape})")
-    y2, mean, var, inv = kernels.bn_train_forward(x2, gv, bv, float(epsilon))
-    m = float(momentum)
-    for mv, stat in ((moving_mean, mean), (moving_variance, var)):
+    bufs = []
+    for mv in (moving_mean, moving_variance):
         if mv is None:
-            continue
-        if isinstance(mv, Variable):
-            buf = mv._v
-            if buf.shape != (c,):
-                raise ValueError(f"fused_batch_norm_train: moving statistic {mv.path!r} has shape {buf.shape}, "
+            bufs.append(None)
+        elif isinstance(mv, Variable):
+            if mv._v.shape != (c,):
+                raise ValueError(f"fused_batch_norm_train: moving statistic {mv.path!r} has shape {mv._v.shape}, "
                                  f"expected ({c},)")
-            buf *= m
-            buf += stat * (1.0 - m)
+            bufs.append(mv._v)
         else:
             raise TypeError("fused_batch_norm_train: moving_mean / moving_variance must be Variables (or None)")
-    y = y2.reshape(moved_shape)
-    if a != xv.ndim - 1:
-        y = np.moveaxis(y, -1, a)
+    y, mean, inv = kernels.bn_train(xv, gv, bv, bufs[0], bufs[1], a, float(momentum), float(epsilon))
     out = wrap(y)
     if _active:
-        record(out, G.batch_norm_train, (x, gamma, beta), (x2, mean, inv, gv, moved_shape, a))
+        record(out, G.batch_norm_train, (x, gamma, beta), (xv, mean, inv, gv, a))
     return out
 
 

@@ -499,3 +499,62 @@ def bn_infer(x, mean, var, gamma, beta, eps):
     if beta is not None:
         y += beta
     return y
+
+
+# ------------------------------------------------------------------------------------------------
+# Geometry (Keras / TensorFlow arithmetic)
+
+def window_pads(spatial, window, strides, dilations, padding):
+    """((lo, hi), ...) for 'valid', 'same' (out = ceil(in / stride), odd padding after) or 'causal'."""
+    pads = []
+    for n, k, s, d in zip(spatial, window, strides, dilations):
+        dk = (k - 1) * d + 1
+        if padding == "same":
+            out = -(-n // s)
+            total = max((out - 1) * s + dk - n, 0)
+            pads.append((total // 2, total - total // 2))
+        elif padding == "causal":
+            pads.append((dk - 1, 0))
+        else:
+            pads.append((0, 0))
+    return tuple(pads)
+
+
+def conv_transpose_geometry(x_shape, w_shape, strides, padding, output_padding, dilations):
+    """(output spatial sizes, pads of the forward convolution it transposes).
+
+    Keras's Conv*Transpose places the output as JAX does: the stride-dilated input padded by
+    (left, right) and convolved with the flipped kernel; that is the adjoint of a forward
+    convolution from the output to the input with left padding dk - 1 - left (dk the dilated
+    window), whose right padding may be negative (the window never reaches the output's end).
+    """
+    rank = len(w_shape) - 2
+    ops_ = (output_padding,) * rank if output_padding is None or isinstance(output_padding, int) else output_padding
+    sizes, pads = [], []
+    for i in range(rank):
+        k, s, d, n = w_shape[i], strides[i], dilations[i], x_shape[1 + i]
+        dk = (k - 1) * d + 1
+        op = ops_[i]
+        if padding == "valid":
+            op = max(dk, s) - dk if op is None else op
+            left, right = dk - 1, dk - 1 + op
+        else:
+            pad_len = s + dk - 2 if op is None else dk + dk % 2 - 2 + op
+            left = min(pad_len // 2 + pad_len % 2, dk - 1)
+            right = pad_len - left
+        n_out = (n - 1) * s + 1 + left + right - dk + 1
+        lo = dk - 1 - left
+        sizes.append(n_out)
+        pads.append((lo, (n - 1) * s + dk - n_out - lo))
+    return tuple(sizes), tuple(pads)
+
+
+def moved_rows(x, axis):
+    """x with `axis` moved last as a contiguous 2-D (rows, channels) array, and the moved shape."""
+    xm = np.moveaxis(x, axis, -1) if axis not in (-1, x.ndim - 1) else x
+    return np.ascontiguousarray(xm).reshape(-1, xm.shape[-1]), xm.shape
+
+
+def unmoved(a2, moved_shape, axis, ndim):
+    a = a2.reshape(moved_shape)
+    return np.moveaxis(a, -1, axis) if axis not in (-1, ndim - 1) else a

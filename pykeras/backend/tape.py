@@ -310,6 +310,9 @@ class GradientTape:
                 for p, gi in zip(node.parents, input_grads):
                     if p is None or gi is None:
                         continue
+                    if gi.__class__ is IndexedGrad:
+                        gi.accumulate_into(grads, owned, p)
+                        continue
                     prev = get(p)
                     if prev is None:
                         grads[p] = gi
@@ -324,7 +327,6 @@ class GradientTape:
             for node in nodes:
                 node.saved = None
             self._nodes = []
-            self._watched = {}
 
         out = []
         for s, k in zip(flat, keys):
@@ -346,6 +348,43 @@ class GradientTape:
 
     def jacobian(self, target, sources):
         raise NotImplementedError("GradientTape.jacobian is not supported; compute gradients row by row")
+
+
+class IndexedGrad:
+    """A gradient that is zero except at `key` (an index of a tensor of `shape`), where it is `value`.
+
+    Rules of indexing ops return it instead of a mostly-zero array, so that the gradients of many
+    slices of one tensor (unstack, per-time-step indexing) add into one buffer in place rather
+    than each allocating and adding a full-size array. `basic` means the key selects every
+    element at most once (plain `+=` is then exact); otherwise np.add.at sums repeated indices.
+    """
+
+    __slots__ = ("shape", "dtype", "key", "value", "basic")
+
+    def __init__(self, shape, dtype, key, value, basic):
+        self.shape, self.dtype, self.key, self.value, self.basic = shape, dtype, key, value, basic
+
+    def _add(self, buf):
+        if self.basic:
+            buf[self.key] += self.value
+        else:
+            np.add.at(buf, self.key, self.value)
+
+    def dense(self):
+        buf = np.zeros(self.shape, self.dtype)
+        self._add(buf)
+        return buf
+
+    def accumulate_into(self, grads, owned, k):
+        prev = grads.get(k)
+        if prev is None:
+            grads[k] = self.dense()
+        else:
+            if id(k) not in owned:
+                prev = prev.copy()
+                grads[k] = prev
+            self._add(prev)
+        owned.add(id(k))
 
 
 def _accumulate(grads, owned, k, g):

@@ -294,12 +294,12 @@ def is_tensor(x):
 
 def operand(x):
     """numpy operand of an op for a non-Tensor input: Python scalars stay (weak) Python scalars."""
-    if isinstance(x, (float, int)):  # also bool
-        return x
-    if isinstance(x, np.generic):
+    if isinstance(x, np.generic):  # before the Python types: np.float64 is a float subclass
         if x.dtype.kind == "f" and x.dtype == _F64:
             return float(x)
         return np.asarray(x)
+    if isinstance(x, (float, int)):  # also bool
+        return x
     return to_array(x)
 
 

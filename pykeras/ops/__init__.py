@@ -23,7 +23,8 @@ from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, 
                                       logical_xor, logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply,
                                       negative, not_equal, outer, power, prod, reciprocal, round, rsqrt, sign, sin,
                                       sinh, sqrt, square, std, subtract, sum, tan, tensordot, true_divide, var, where)
-from pykeras.backend.nn import (average_pool, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
+from pykeras.backend.nn import (average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
+                                squareplus, tanh_shrink, threshold, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                                 hard_silu, hard_swish, in_top_k, leaky_relu, log_sigmoid, log_softmax, max_pool, mish,
                                 moments, normalize, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
                                 sparse_categorical_crossentropy, swish, tanh, top_k)
@@ -187,3 +188,91 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         vars_ = tuple(vars_) if isinstance(vars_, (list, tuple)) else (vars_,)
         n += 1
     return vars_ if is_tuple else vars_[0]
+
+
+def scatter(indices, values, shape):
+    return _A.scatter(indices, values, shape)
+
+
+def scatter_update(inputs, indices, updates):
+    """inputs with the entries at indices (N, k) replaced by updates (differentiable in both)."""
+    xv = _M.value(inputs)
+    idx = np.asarray(_M.value(indices))
+    mask = np.zeros(xv.shape, bool)
+    mask[tuple(np.moveaxis(idx, -1, 0))] = True
+    return where(mask, scatter(indices, updates, xv.shape), inputs)
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - Keras name
+    ids = np.asarray(_M.value(segment_ids)).reshape(-1)
+    dv = _M.value(data)
+    n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
+    return _A.scatter(ids[:, None], data, (n,) + dv.shape[1:])
+
+
+def logaddexp(x1, x2):
+    m = maximum(x1, x2)
+    return add(m, log1p(exp(negative(abs(subtract(x1, x2))))))
+
+
+def array(x, dtype=None):
+    return convert_to_tensor(x, dtype=dtype)
+
+
+def copy(x):
+    return _M.identity(convert_to_tensor(x))
+
+
+def append(x1, x2, axis=None):
+    if axis is None:
+        return concatenate([reshape(x1, (-1,)), reshape(x2, (-1,))], axis=0)
+    return concatenate([x1, x2], axis=axis)
+
+
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return convert_to_tensor(np.isclose(_M.value(x1), _M.value(x2), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def nonzero(x):
+    return tuple(convert_to_tensor(i.astype(np.int32)) for i in np.nonzero(_M.value(x)))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    xv = _M.value(x)
+    n = np.diagonal(np.empty(xv.shape, bool), offset, axis1, axis2).shape[-1]
+    rows = np.arange(n) + builtins.max(-offset, 0)
+    cols = np.arange(n) + builtins.max(offset, 0)
+    moved = moveaxis(x, (axis1, axis2), (-2, -1))
+    return moved[..., rows, cols]
+
+
+def diag(x, k=0):
+    xv = _M.value(x)
+    if xv.ndim == 1:
+        n = xv.shape[0] + builtins.abs(k)
+        rows = np.arange(xv.shape[0]) + builtins.max(-k, 0)
+        cols = np.arange(xv.shape[0]) + builtins.max(k, 0)
+        return scatter(np.stack([rows, cols], axis=-1), x, (n, n))
+    return diagonal(x, k)
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+
+
+def meshgrid(*xs, indexing="xy"):
+    return [convert_to_tensor(m) for m in np.meshgrid(*[_M.value(x) for x in xs], indexing=indexing)]
+
+
+def map(f, xs):  # noqa: A001 - Keras name
+    return stack([f(x) for x in unstack(xs)])
+
+
+vectorized_map = map
+
+
+def bincount(x, weights=None, minlength=0):
+    return convert_to_tensor(np.bincount(np.asarray(_M.value(x)).reshape(-1),
+                                         None if weights is None else _M.value(weights), minlength).astype(np.int32
+                                                                                                           if weights is None
+                                                                                                           else np.float32))
