@@ -7,8 +7,6 @@ resolves Keras's names and aliases (swish = silu, hard_swish = hard_silu); `seri
 name Keras writes into configs. Layers with a fused activation (Dense, Conv) pass the *name*
 of a built-in activation to the backend (see `fusable_name`).
 """
-import math
-
 from pykeras import backend as K
 from pykeras.saving.object_registration import get_registered_name, get_registered_object
 
@@ -100,60 +98,48 @@ def linear(x):
 
 def mish(x):
     """x * tanh(softplus(x))."""
-    x = K.convert_to_tensor(x)
-    return x * tanh(softplus(x))
+    return _nn().mish(x)
 
 
 def celu(x, alpha=1.0):
     """max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))."""
-    x = K.convert_to_tensor(x)
-    return K.maximum(x, 0.0) + K.minimum(alpha * (K.exp(x / alpha) - 1.0), 0.0)
+    return _nn().celu(x, alpha=alpha)
 
 
 def glu(x, axis=-1):
     """a * sigmoid(b) where a, b are the two halves of `x` along `axis`."""
-    x = K.convert_to_tensor(x)
-    if x.shape[axis] % 2 != 0:
-        raise ValueError(f"axis size must be divisible by 2. Received: inputs.shape={tuple(x.shape)}")
-    a, b = K.split(x, 2, axis=axis)
-    return a * sigmoid(b)
+    return _nn().glu(x, axis=axis)
 
 
 def tanh_shrink(x):
-    x = K.convert_to_tensor(x)
-    return x - tanh(x)
+    return _nn().tanh_shrink(x)
 
 
 def hard_tanh(x):
-    return K.clip(x, -1.0, 1.0)
+    return _nn().hard_tanh(x)
 
 
 def hard_shrink(x, threshold=0.5):
-    x = K.convert_to_tensor(x)
-    return K.where(K.abs(x) > threshold, x, K.zeros_like(x))
+    return _nn().hard_shrink(x, threshold=threshold)
 
 
 def soft_shrink(x, threshold=0.5):
-    x = K.convert_to_tensor(x)
-    return K.where(x > threshold, x - threshold, K.where(x < -threshold, x + threshold, K.zeros_like(x)))
+    return _nn().soft_shrink(x, threshold=threshold)
 
 
 def threshold(x, threshold, default_value):
     """x where x > threshold, else default_value."""
-    x = K.convert_to_tensor(x)
-    return K.where(x > threshold, x, K.zeros_like(x) + default_value)
+    return _nn().threshold(x, threshold, default_value)
 
 
 def log_sigmoid(x):
     """-softplus(-x)."""
-    x = K.convert_to_tensor(x)
-    return -softplus(-x)
+    return _nn().log_sigmoid(x)
 
 
 def sparse_plus(x):
     """0 for x <= -1, (x + 1)**2 / 4 on (-1, 1), x for x >= 1."""
-    x = K.convert_to_tensor(x)
-    return K.where(x <= -1.0, K.zeros_like(x), K.where(x >= 1.0, x, 0.25 * K.square(x + 1.0)))
+    return _nn().sparse_plus(x)
 
 
 def sparse_sigmoid(x):
@@ -163,23 +149,12 @@ def sparse_sigmoid(x):
 
 def squareplus(x, b=4):
     """(x + sqrt(x**2 + b)) / 2."""
-    x = K.convert_to_tensor(x)
-    return 0.5 * (x + K.sqrt(K.square(x) + float(b)))
+    return _nn().squareplus(x, b=b)
 
 
 def sparsemax(x, axis=-1):
     """Euclidean projection of x onto the probability simplex along `axis` (sparse softmax)."""
-    x = K.convert_to_tensor(x)
-    logits_sorted = -K.sort(-x, axis=axis)
-    n = x.shape[axis]
-    shape = [1] * len(x.shape)
-    shape[axis] = n
-    r = K.reshape(K.arange(1, n + 1, dtype=x.dtype), shape)
-    cumsum = K.cumsum(logits_sorted, axis=axis)
-    support = K.cast(1.0 + r * logits_sorted > cumsum, x.dtype)
-    k = K.sum(support, axis=axis, keepdims=True)
-    tau = (K.sum(support * logits_sorted, axis=axis, keepdims=True) - 1.0) / k
-    return K.maximum(x - tau, 0.0)
+    return _nn().sparsemax(x, axis=axis)
 
 
 _ALL = [relu, leaky_relu, relu6, softmax, celu, elu, selu, softplus, softsign, squareplus, soft_shrink,

@@ -1,10 +1,19 @@
 """Keras layers: `from pykeras import layers` / `from pykeras.layers import Dense, ...`.
 
-Writing a layer: subclass `Layer`; validate arguments in `__init__` (ValueError quoting the bad
-value) and resolve identifiers with `activations.get`, `initializers.get`, ...; create weights in
-`build(input_shape)` with `self.add_weight(name=..., shape=..., initializer=...)`; compute in
-`call(inputs[, training][, mask])` with backend ops; define `compute_output_shape` and
-`get_config`; add the class to `ALL_OBJECTS` below so configs resolve its name.
+Writing a layer (see core.py for complete examples):
+  - subclass `Layer`; in `__init__(self, <Keras's arguments>, **kwargs)` call
+    `super().__init__(**kwargs)` first, validate arguments (ValueError quoting the bad value; the
+    base adds the layer's class and name to the message), resolve identifiers with
+    `activations.get`, `initializers.get`, `regularizers.get`, `constraints.get`, and declare
+    `self.input_spec = InputSpec(ndim=..., axes={-1: channels})` and `self.supports_masking`;
+  - `build(input_shape)` creates weights in Keras's order with `self.add_weight(name=..., shape=...,
+    initializer=..., regularizer=..., constraint=..., trainable=...)`;
+  - `call(inputs[, training][, mask])` uses backend ops only (fused ones from `K.nn` where they
+    exist); `training` arrives as True/False/None (None: inference unless the layer decides);
+  - `compute_output_shape(input_shape)` (batch axis included, may be None) and `get_config()`
+    returning `{**super().get_config(), <arguments>}` with nested objects serialized by
+    `initializers.serialize(...)` etc.;
+  - make the class resolvable by name in configs: `register_layer_classes(MyLayer)` here.
 """
 from pykeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout, Embedding, Flatten, Lambda,
                                  Masking, Permute, RepeatVector, Reshape, TensorOp)
@@ -14,6 +23,15 @@ from pykeras.layers.keras_tensor import KerasTensor, Node
 from pykeras.layers.layer import Layer
 from pykeras.layers.layer_normalization import LayerNormalization
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
+
+from pykeras import backend as _K
+from pykeras.layers import naming as _naming
+
+# clear_session() resets the default-name counters (dense, dense_1, ...), as in Keras.
+if hasattr(_K, "register_clear_session_callback"):
+    _K.register_clear_session_callback(_naming.reset_names)
+if hasattr(_K, "register_keras_tensor_type"):
+    _K.register_keras_tensor_type(KerasTensor)
 
 ALL_OBJECTS = [Layer, InputLayer, Dense, Dropout, Activation, Flatten, Reshape, Permute, RepeatVector, Lambda,
                ActivityRegularization, Masking, Embedding, LayerNormalization, TensorOp]

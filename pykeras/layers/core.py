@@ -8,9 +8,7 @@ built-in one; others are applied after.
 import base64
 import inspect
 import marshal
-import math
 import types
-import warnings
 
 import numpy as np
 
@@ -282,7 +280,7 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
     def call(self, inputs):
-        return K.repeat(K.expand_dims(inputs, 1), self.n, axis=1)
+        return K.repeat_vector(inputs, self.n)
 
     def get_config(self):
         config = super().get_config()
@@ -295,6 +293,9 @@ class RepeatVector(Layer):
 
 def _serialize_function(fn):
     """Keras 3's form for a Python function: its registered name, or marshalled bytecode."""
+    stored = getattr(fn, "_pykeras_serialized", None)
+    if stored is not None:  # revived from a config: give back exactly what was read
+        return stored
     if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>" or getattr(fn, "__closure__", None):
         code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
         defaults = fn.__defaults__
@@ -314,7 +315,9 @@ def _deserialize_function(config, custom_objects=None):
         if closure is not None:
             closure = tuple(types.CellType(c) for c in closure)
         defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
-        return types.FunctionType(code, globals(), code.co_name, defaults, closure)
+        fn = types.FunctionType(code, globals(), code.co_name, defaults, closure)
+        fn._pykeras_serialized = config
+        return fn
     if isinstance(config, dict) and config.get("class_name") == "function":
         name = config["config"]
         module = config.get("module")
@@ -430,7 +433,10 @@ class Lambda(Layer):
 class TensorOp(Layer):
     """The layer recorded for a Python operator on KerasTensors (x + y, x[:, 0], ...)."""
 
-    def __init__(self, fn, **kwargs):
+    def __init__(self, fn, op_name=None, **kwargs):
+        if op_name is not None and not kwargs.get("name"):
+            from pykeras.layers import naming
+            kwargs["name"] = naming.unique_name(op_name)
         super().__init__(autocast=False, **kwargs)
         self.fn = fn
 
@@ -511,7 +517,8 @@ class Embedding(Layer):
         embeddings_regularizer / activity_regularizer / embeddings_constraint: optional.
         mask_zero: index 0 is padding: the layer emits a mask (input != 0) for downstream layers.
         weights: optional initial [embeddings] matrix.
-        input_length: Keras 2 argument, accepted and ignored.
+        input_length: Keras 2 argument: as the first layer of a Sequential model it sets the input
+            shape (None, input_length), as Keras 2 did (Keras 3 ignores it).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -527,6 +534,11 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.input_length = input_length
+        self._input_dtype = "int32"
+        if input_length is not None and self._batch_input_shape is None:
+            # Keras 2: a first Embedding with input_length gives the model its input shape.
+            lengths = tuple(input_length) if isinstance(input_length, (list, tuple)) else (input_length,)
+            self._batch_input_shape = (None,) + lengths
         self.autocast = False
 
     def build(self, input_shape=None):

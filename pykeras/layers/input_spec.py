@@ -54,8 +54,26 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
     """Raises ValueError when `inputs` (tensors or KerasTensors) violate `input_spec`."""
     if not input_spec:
         return
-    specs = tree.flatten(input_spec)
-    flat = tree.flatten(inputs)
+    if isinstance(input_spec, InputSpec) and not isinstance(inputs, (list, tuple, dict)):
+        # One spec, one tensor: the per-call fast path (rank and last-axis checks only).
+        shape = getattr(inputs, "shape", None)
+        if shape is not None and not input_spec.shape and not input_spec.allow_last_axis_squeeze:
+            ndim = len(shape)
+            ok = (input_spec.ndim is None or ndim == input_spec.ndim) and \
+                (input_spec.min_ndim is None or ndim >= input_spec.min_ndim) and \
+                (input_spec.max_ndim is None or ndim <= input_spec.max_ndim)
+            if ok:
+                for axis, value in input_spec.axes.items():
+                    if value is not None and (axis >= ndim or axis < -ndim or
+                                              (shape[axis] is not None and shape[axis] != value)):
+                        ok = False
+                        break
+            if ok:
+                return
+        specs, flat = [input_spec], [inputs]
+    else:
+        specs = tree.flatten(input_spec)
+        flat = tree.flatten(inputs)
     if len(specs) > 1 and len(flat) != len(specs):
         raise ValueError(f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input tensors.')
     for index, (x, spec) in enumerate(zip(flat, specs)):

@@ -61,7 +61,7 @@ class KerasTensor:
     # Operators record a TensorOp layer (see the module docstring).
     def _op(self, name, fn, *others):
         from pykeras.layers.core import TensorOp
-        return TensorOp(fn, name=name)([self, *others])
+        return TensorOp(fn, op_name=name)([self, *others])
 
     def __add__(self, o): return self._op("add", lambda a, b: a + b, o)
     def __radd__(self, o): return self._op("add", lambda a, b: b + a, o)
@@ -90,6 +90,16 @@ class KerasTensor:
     __hash__ = object.__hash__
 
 
+def symbolic_call(fn, args, kwargs=None, name=None):
+    """Records `fn(*args, **kwargs)` on arguments holding KerasTensors as a TensorOp layer call and
+    returns its symbolic output(s): the hook for backend functions given KerasTensors, so that
+    `ops.mean(Input((3, 4)), axis=1)` builds a graph node as in Keras 3."""
+    from pykeras.layers.core import TensorOp
+    kwargs = dict(kwargs or {})
+    op_name = name or getattr(fn, "__name__", "tensor_op").strip("_<>") or "tensor_op"
+    return TensorOp(lambda a, k: fn(*a, **k), name=None, op_name=op_name)([list(args), kwargs])
+
+
 def is_keras_tensor(x):
     return isinstance(x, KerasTensor)
 
@@ -114,6 +124,10 @@ class Node:
         self.output_tensors = [t for t in tree.flatten(outputs) if isinstance(t, KerasTensor)]
         self.input_tensors = [t for t in tree.flatten((self.call_args, self.call_kwargs)) if isinstance(t, KerasTensor)]
         self.is_input = not self.input_tensors
+        # The common case (one KerasTensor argument, no keyword arguments) skips the tree walk.
+        self._single_input = (len(self.call_args) == 1 and isinstance(self.call_args[0], KerasTensor)
+                              and not self.call_kwargs)
+        self._single_output = isinstance(outputs, KerasTensor)
         node_index = len(operation._inbound_nodes)
         for i, t in enumerate(self.output_tensors):
             t._keras_history = KerasHistory(operation, node_index, i)
@@ -133,6 +147,9 @@ class Node:
 
     def fill_in(self, values_by_id):
         """The call's (args, kwargs) with each KerasTensor replaced by values_by_id[id(tensor)]."""
+        if self._single_input:
+            return (values_by_id[id(self.call_args[0])],), {}
+
         def replace(x):
             return values_by_id[id(x)] if isinstance(x, KerasTensor) else x
         return tree.map_structure(replace, self.call_args), tree.map_structure(replace, self.call_kwargs)

@@ -24,14 +24,13 @@ its variables and all its sublayers.
 import functools
 import inspect
 import threading
-import warnings
 
 import numpy as np
 
-from pykeras import activations, constraints, initializers, regularizers
+from pykeras import constraints, initializers, regularizers
 from pykeras import backend as K
 from pykeras.layers import naming, tree
-from pykeras.layers.input_spec import InputSpec, assert_input_compatibility
+from pykeras.layers.input_spec import assert_input_compatibility
 from pykeras.layers.keras_tensor import KerasTensor, Node, any_symbolic
 
 # ----------------------------------------------------------------------------------------------
@@ -55,6 +54,46 @@ def current_training():
     """The `training` value of the innermost enclosing layer call (None outside calls)."""
     stack = _context_stack()
     return stack[-1] if stack else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Structure caching. Sublayer lists, flattened layer lists and weight lists are cached per layer
+# and keyed by a global epoch that any structural change bumps: assigning a Layer, Variable or
+# container attribute, creating a weight, or mutating a list/dict attribute of a layer (such
+# attributes are stored as _TrackedList/_TrackedDict, as Keras wraps them too). Training
+# steps change no structure, so the per-call bookkeeping reads cached lists.
+
+_epoch = [0]
+_loss_adds = [0]  # counts losses added by any layer (add_loss, activity regularization)
+
+
+def _bump_epoch():
+    _epoch[0] += 1
+
+
+def _mutator(name, base):
+    method = getattr(base, name)
+
+    def wrapped(self, *args, **kwargs):
+        _epoch[0] += 1
+        return method(self, *args, **kwargs)
+    wrapped.__name__ = name
+    return wrapped
+
+
+class _TrackedList(list):
+    """A list attribute of a layer: mutations invalidate the layer structure caches."""
+    for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "__setitem__",
+                  "__delitem__", "__iadd__"):
+        locals()[_name] = _mutator(_name, list)
+    del _name
+
+
+class _TrackedDict(dict):
+    """A dict attribute of a layer: mutations invalidate the layer structure caches."""
+    for _name in ("update", "pop", "popitem", "clear", "setdefault", "__setitem__", "__delitem__"):
+        locals()[_name] = _mutator(_name, dict)
+    del _name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,6 +154,10 @@ def _to_tensor_leaf(x, dtype):
     return x
 
 
+_TENSOR_TYPES = (K.Tensor,)
+_EAGER_LEAVES = (K.Tensor, np.ndarray, np.generic, int, float)
+
+
 def _shape_of(x):
     shape = getattr(x, "shape", None)
     return tuple(shape) if shape is not None else None
@@ -162,6 +205,24 @@ class Layer:
                 return result
             build_wrapper._pykeras_wrapped = True
             cls.build = build_wrapper
+        # Argument errors raised while constructing a layer (bad values, unknown activation or
+        # initializer names) name the layer class and, once known, the layer name.
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_pykeras_wrapped", False):
+            @functools.wraps(init)
+            def init_wrapper(self, *args, **kw):
+                try:
+                    init(self, *args, **kw)
+                except ValueError as e:
+                    if getattr(e, "_pykeras_layer_context", False):
+                        raise
+                    name = self.__dict__.get("name")
+                    where = f"{type(self).__name__} '{name}'" if name else type(self).__name__
+                    error = ValueError(f"{where}: {e}")
+                    error._pykeras_layer_context = True
+                    raise error from None
+            init_wrapper._pykeras_wrapped = True
+            cls.__init__ = init_wrapper
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None, **kwargs):
         d = self.__dict__
@@ -206,10 +267,16 @@ class Layer:
 
     def __setattr__(self, name, value):
         d = self.__dict__
-        if d.get("_layers_tracking") and isinstance(value, K.Variable) and not name.startswith("__"):
-            if not any(v is value for v in d["_trainable_variables"]) and \
-                    not any(v is value for v in d["_non_trainable_variables"]):
-                (d["_trainable_variables"] if value.trainable else d["_non_trainable_variables"]).append(value)
+        if isinstance(value, (Layer, K.Tensor, list, dict, tuple)) and name not in self._NOT_TRACKED:
+            if type(value) is list:
+                value = _TrackedList(value)
+            elif type(value) is dict:
+                value = _TrackedDict(value)
+            _epoch[0] += 1
+            if isinstance(value, K.Variable) and "_trainable_variables" in d:
+                if not any(v is value for v in d["_trainable_variables"]) and \
+                        not any(v is value for v in d["_non_trainable_variables"]):
+                    (d["_trainable_variables"] if value.trainable else d["_non_trainable_variables"]).append(value)
         object.__setattr__(self, name, value)
 
     def _check_super_called(self):
@@ -218,10 +285,16 @@ class Layer:
                                "as the first statement in the `__init__()` method.")
 
     _NOT_TRACKED = frozenset({"_inbound_nodes", "_outbound_nodes", "_init_args", "_trainable_variables",
-                              "_non_trainable_variables", "_weight_regularizers", "_losses", "input_spec"})
+                              "_non_trainable_variables", "_weight_regularizers", "_losses", "input_spec",
+                              "_sublayers_cache", "_weights_cache", "_build_input_shape", "_batch_input_shape",
+                              "_initial_weights"})
 
     def _sublayers(self):
         """Direct sublayers, in attribute-assignment order (found inside lists/tuples/dicts too)."""
+        d = self.__dict__
+        cache = d.get("_sublayers_cache")
+        if cache is not None and cache[0] == _epoch[0]:
+            return cache[1]
         found, seen = [], {id(self)}
 
         def visit(value, depth):
@@ -236,12 +309,18 @@ class Layer:
                 for item in value.values():
                     visit(item, depth + 1)
 
-        for key, value in self.__dict__.items():
-            if key not in self._NOT_TRACKED:
+        for key, value in d.items():
+            if key not in self._NOT_TRACKED and isinstance(value, (Layer, list, tuple, dict)):
                 visit(value, 0)
+        d["_sublayers_cache"] = (_epoch[0], found)
         return found
 
     def _flatten_layers(self, include_self=True, recursive=True):
+        d = self.__dict__
+        key = "_flat_cache_%d%d" % (include_self, recursive)
+        cache = d.get(key)
+        if cache is not None and cache[0] == _epoch[0]:
+            return list(cache[1])
         out = [self] if include_self else []
         seen = {id(self)}
         stack = list(reversed(self._sublayers()))
@@ -253,7 +332,8 @@ class Layer:
             out.append(layer)
             if recursive:
                 stack.extend(reversed(layer._sublayers()))
-        return out
+        d[key] = (_epoch[0], out)
+        return list(out)
 
     # ------------------------------------------------------------------------------------------
     # dtype
@@ -262,6 +342,32 @@ class Layer:
     def dtype(self):
         """The dtype of the layer's weights (a string, e.g. "float32")."""
         return self._dtype
+
+    # Floating inputs are cast to the layer's dtype when `autocast` is on; `_cast_to` caches that
+    # target (None when no cast applies) and is refreshed when either setting changes.
+    @property
+    def _dtype(self):
+        return self.__dict__["_dtype_name"]
+
+    @_dtype.setter
+    def _dtype(self, value):
+        self.__dict__["_dtype_name"] = value
+        self._refresh_cast()
+
+    @property
+    def autocast(self):
+        return self.__dict__.get("_autocast", True)
+
+    @autocast.setter
+    def autocast(self, value):
+        self.__dict__["_autocast"] = bool(value)
+        self._refresh_cast()
+
+    def _refresh_cast(self):
+        d = self.__dict__
+        name = d.get("_dtype_name")
+        is_float = name in ("float16", "float32", "float64")
+        d["_cast_to"] = np.dtype(name) if (is_float and d.get("_autocast", True)) else None
 
     @property
     def compute_dtype(self):
@@ -327,9 +433,14 @@ class Layer:
         except AttributeError:
             pass
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
+        _epoch[0] += 1
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._weight_regularizers.append((variable, regularizer))
+            try:
+                variable.regularizer = regularizer
+            except AttributeError:
+                pass
         return variable
 
     add_variable = add_weight
@@ -337,6 +448,10 @@ class Layer:
     @property
     def weights(self):
         """All weight Variables: this layer's (creation order), then its sublayers'."""
+        d = self.__dict__
+        cache = d.get("_weights_cache")
+        if cache is not None and cache[0] == _epoch[0]:
+            return list(cache[1])
         out, seen = [], set()
         for v in self._trainable_variables + self._non_trainable_variables:
             if id(v) not in seen:
@@ -347,7 +462,8 @@ class Layer:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)
-        return out
+        d["_weights_cache"] = (_epoch[0], out)
+        return list(out)
 
     variables = weights
 
@@ -369,7 +485,7 @@ class Layer:
 
     def get_weights(self):
         """The weights as numpy arrays (copies), in `weights` order."""
-        return [np.array(v, copy=True) for v in self.weights]
+        return [np.asarray(v).copy() for v in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from numpy arrays in `weights` order (count and shapes checked)."""
@@ -412,6 +528,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Adds a scalar loss Tensor (e.g. from `call`) to this layer's `losses` for this call."""
+        _loss_adds[0] += 1
         self._losses.append(loss)
 
     def _own_call_losses(self):
@@ -475,46 +592,77 @@ class Layer:
         return inputs
 
     def __call__(self, *args, **kwargs):
-        self._check_super_called()
+        if "_inbound_nodes" not in self.__dict__:
+            self._check_super_called()
         if not args:
             if "inputs" in kwargs:
                 args = (kwargs.pop("inputs"),)
             else:
                 raise ValueError(f"Layer '{self.name}' was called without inputs.")
-        if any_symbolic((args, kwargs)):
+        first = args[0]
+        if isinstance(first, KerasTensor) or (
+                not isinstance(first, _EAGER_LEAVES) and any_symbolic(first)) or (
+                len(args) > 1 and any_symbolic(args[1:])) or (kwargs and any_symbolic(kwargs)):
             return self._symbolic_call(args, kwargs)
         return self._eager_call(args, kwargs)
 
     def _eager_call(self, args, kwargs):
-        accepts_training, accepts_mask, var_kw = _call_signature_flags(type(self))
-        outermost = not in_call_context()
-        if outermost:
-            self._clear_losses()
-        dtype = self._dtype if self.autocast and np.issubdtype(np.dtype(self._dtype), np.floating) else None
-        inputs = tree.map_structure(lambda x: _to_tensor_leaf(x, dtype), args[0])
-        args = (inputs,) + tuple(tree.map_structure(lambda x: _to_tensor_leaf(x, None), a) for a in args[1:])
+        cls = type(self)
+        flags = cls.__dict__.get("_call_flags_cache") or _call_signature_flags(cls)
+        accepts_training, accepts_mask, var_kw = flags
+        stack = _context_stack()
+        if not stack:
+            # Outermost call: the losses of the previous call are dropped (nothing to do when no
+            # loss was added anywhere since this layer's tree was last cleared).
+            d = self.__dict__
+            seen = (_loss_adds[0], _epoch[0])
+            if d.get("_losses_cleared_at") != seen:
+                for layer in self._flatten_layers():
+                    if layer._losses:
+                        layer._losses.clear()
+                d["_losses_cleared_at"] = seen
 
+        # Inputs: numpy -> Tensor; floating inputs take the layer's dtype.
+        inputs = args[0]
+        cast_to = self.__dict__.get("_cast_to")
+        if isinstance(inputs, _TENSOR_TYPES):
+            if cast_to is not None and inputs.dtype != cast_to and inputs.dtype.kind == "f":
+                inputs = _to_tensor_leaf(inputs, cast_to)
+            single = True
+        else:
+            inputs = tree.map_structure(lambda x: _to_tensor_leaf(x, cast_to), inputs)
+            single = isinstance(inputs, _TENSOR_TYPES)
+        if len(args) > 1:
+            args = (inputs,) + tuple(tree.map_structure(lambda x: _to_tensor_leaf(x, None), a) for a in args[1:])
+        else:
+            args = (inputs,)
+
+        # training: explicit argument, else the enclosing call's, else call()'s default.
         training = kwargs.pop("training", None) if "training" in kwargs else None
-        if training is None:
-            training = current_training()
-        if accepts_training or var_kw:
-            if training is not None:
-                kwargs["training"] = training
-        previous_mask = kwargs.get("mask") if "mask" in kwargs else None
+        if training is None and stack:
+            training = stack[-1]
+        if training is not None and (accepts_training or var_kw):
+            kwargs["training"] = training
+
+        # mask: explicit argument, else the inputs' masks.
+        previous_mask = kwargs.get("mask")
         if "mask" in kwargs and not (accepts_mask or var_kw):
-            kwargs.pop("mask")
+            del kwargs["mask"]
         if previous_mask is None:
-            masks = [get_keras_mask(x) for x in tree.flatten(inputs)]
-            if any(m is not None for m in masks):
-                previous_mask = tree.map_structure(get_keras_mask, inputs)
-                if accepts_mask:
-                    kwargs["mask"] = previous_mask
+            if single:
+                previous_mask = getattr(inputs, "_keras_mask", None)
+            else:
+                masks = [get_keras_mask(x) for x in tree.flatten(inputs)]
+                if any(m is not None for m in masks):
+                    previous_mask = tree.map_structure(get_keras_mask, inputs)
+            if previous_mask is not None and accepts_mask:
+                kwargs["mask"] = previous_mask
 
         if not self.built:
-            self._maybe_build(tree.map_structure(_shape_of, inputs))
-        assert_input_compatibility(self.input_spec, inputs, self.name)
+            self._maybe_build(_shape_of(inputs) if single else tree.map_structure(_shape_of, inputs))
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
 
-        stack = _context_stack()
         stack.append(training)
         try:
             outputs = self.call(*args, **kwargs)
@@ -527,12 +675,11 @@ class Layer:
                     penalty = self.activity_regularizer(out)
                     if len(out.shape) > 0 and out.shape[0]:
                         penalty = penalty / float(out.shape[0])  # per-sample strength, as Keras 3
+                    _loss_adds[0] += 1
                     self._losses.append(penalty)
         if self.supports_masking:
-            self._set_output_masks(inputs, outputs, previous_mask)
-        elif previous_mask is not None and any(m is not None for m in tree.flatten(previous_mask)) \
-                and type(self).compute_mask is Layer.compute_mask and not accepts_mask:
-            pass  # the layer does not support masking: the mask stops here, as in Keras
+            if previous_mask is not None or cls.compute_mask is not Layer.compute_mask:
+                self._set_output_masks(inputs, outputs, previous_mask)
         return outputs
 
     def _set_output_masks(self, inputs, outputs, previous_mask):
@@ -581,7 +728,7 @@ class Layer:
 
     def _infer_output_spec(self, args, kwargs):
         """Runs `call` on two dummy batches and marks the axes that changed as unknown (None)."""
-        saved_values = [np.array(v, copy=True) for v in self.weights]
+        saved_values = [np.asarray(v).copy() for v in self.weights]
         saved_losses = {id(layer): list(layer._losses) for layer in self._flatten_layers()}
         try:
             runs = [self._dummy_run(args, kwargs, fill) for fill in (2, 3)]
@@ -679,6 +826,31 @@ class Layer:
                                  f"Hence the notion of \"{what}\" is ill-defined for the layer.")
         return shapes[0]
 
+    def _node_at(self, node_index, what):
+        if not self._inbound_nodes:
+            raise RuntimeError(f"The layer {self.name} has never been called and thus has no defined {what}.")
+        if node_index >= len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return self._inbound_nodes[node_index]
+
+    def get_input_at(self, node_index):
+        """The input KerasTensor(s) of the layer's call number `node_index` (Keras 2 API)."""
+        tensors = self._node_at(node_index, "input").input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_output_at(self, node_index):
+        tensors = self._node_at(node_index, "output").output_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def get_input_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "input shape").input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_output_shape_at(self, node_index):
+        shapes = [t.shape for t in self._node_at(node_index, "output shape").output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     @property
     def input_shape(self):
         return self._shapes_across_nodes("input", "input shape")
@@ -698,7 +870,7 @@ class Layer:
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         # A subclass without its own get_config: reuse the arguments its __init__ received.
-        if type(self).get_config is Layer.get_config and type(self) is not Layer:
+        if _uses_default_get_config(type(self)):
             args, kwargs = self.__dict__.get("_init_args", ((), {}))
             if args:
                 params = [p for p in inspect.signature(type(self).__init__).parameters.values()][1:]
@@ -727,6 +899,16 @@ class Layer:
 
     def __repr__(self):
         return f"<{self.__class__.__name__} name={self.name}, built={self.built}>"
+
+
+def _uses_default_get_config(cls):
+    """True for user subclasses that rely on the base get_config (Layer's or Model's)."""
+    if cls is Layer or cls.__module__.startswith("pykeras.models"):
+        return False
+    for klass in cls.__mro__:
+        if "get_config" in klass.__dict__:
+            return klass is Layer
+    return False
 
 
 def _is_serializable(value):

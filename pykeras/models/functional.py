@@ -13,15 +13,13 @@ are {"class_name": "__keras_tensor__", ...}); `from_config` also reads Keras 2's
 inbound nodes.
 """
 import collections
-import copy
 
 import numpy as np
 
 from pykeras import backend as K
 from pykeras.layers import tree
-from pykeras.layers.input_layer import InputLayer
-from pykeras.layers.keras_tensor import KerasHistory, KerasTensor
-from pykeras.layers.layer import Layer, get_keras_mask, set_keras_mask
+from pykeras.layers.keras_tensor import KerasTensor, any_symbolic
+from pykeras.layers.layer import get_keras_mask, set_keras_mask
 from pykeras.models.model import Model
 
 
@@ -44,6 +42,9 @@ def _build_map(inputs, outputs):
             raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
         if layer not in layer_indices:
             layer_indices[layer] = len(layer_indices)
+        if node.is_input and id(tensor) not in input_ids:
+            raise ValueError(f"Graph disconnected: cannot obtain value for tensor {tensor} from input layer "
+                             f"'{layer.name}': it is not one of the model's inputs {[t.name for t in inputs]}.")
         in_progress.add(id(node))
         if not node.is_input and id(tensor) not in input_ids:
             for t in node.input_tensors:
@@ -227,6 +228,12 @@ class Functional(Model):
         if len(flat) != len(refs):
             raise ValueError(f'Layer "{self.name}" expects {len(refs)} input(s), but it received {len(flat)} '
                              "input tensors.")
+        if len(flat) == 1:
+            x, ref = flat[0], refs[0]
+            if isinstance(x, K.Tensor) and x.dtype == ref.dtype and len(x.shape) == len(ref.shape):
+                shape, ref_shape = x.shape, ref.shape
+                if all(r is None or r == d for r, d in zip(ref_shape[1:], shape[1:])):
+                    return [x]
         out = []
         for index, (x, ref) in enumerate(zip(flat, refs)):
             mask = get_keras_mask(x)
@@ -239,8 +246,9 @@ class Functional(Model):
             elif len(x.shape) == len(ref.shape) + 1 and x.shape[-1] == 1 and isinstance(x, K.Tensor):
                 x = K.squeeze(x, -1)
             shape = tuple(x.shape)
+            # The batch axis is not checked (Keras's input specs leave it out).
             if len(shape) != len(ref.shape) or any(r is not None and s is not None and r != s
-                                                   for r, s in zip(ref.shape, shape)):
+                                                   for r, s in zip(ref.shape[1:], shape[1:])):
                 raise ValueError(f'Input {index} of layer "{self.name}" is incompatible with the layer: '
                                  f"expected shape={ref.shape}, found shape={shape}")
             if mask is not None:
@@ -249,6 +257,8 @@ class Functional(Model):
         return out
 
     def call(self, inputs, training=None, mask=None):
+        if any_symbolic(inputs):
+            return self.compute_output_spec(inputs, training=training, mask=mask)
         flat = self._standardize_inputs(inputs)
         if mask is not None:
             for x, m in zip(flat, tree.flatten(mask)):
@@ -256,10 +266,19 @@ class Functional(Model):
                     set_keras_mask(x, m)
         values = {id(ref): x for ref, x in zip(self._graph_inputs, flat)}
         for node in self._execution_plan:
-            args, kwargs = node.fill_in(values)
-            outputs = node.operation(*args, **kwargs)
-            for t, y in zip(node.output_tensors, tree.flatten(outputs)):
-                values[id(t)] = y
+            if node._single_input:
+                # The common node: one real tensor in, straight to the eager path.
+                outputs = node.operation._eager_call((values[id(node.call_args[0])],), {})
+            else:
+                args, kwargs = node.fill_in(values)
+                outputs = node.operation(*args, **kwargs)
+            if node._single_output:
+                values[id(node.output_tensors[0])] = outputs
+            else:
+                for t, y in zip(node.output_tensors, tree.flatten(outputs)):
+                    values[id(t)] = y
+        if isinstance(self._outputs_struct, KerasTensor):
+            return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs])
 
     def compute_output_spec(self, inputs, training=None, mask=None, **kwargs):
@@ -334,7 +353,7 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         inputs, outputs, layers_by_name = functional_from_config_parts(config, custom_objects)
-        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        model = Functional(inputs=inputs, outputs=outputs, name=config.get("name"))
         if "trainable" in config:
             model.trainable = config["trainable"]
         return model
@@ -402,6 +421,9 @@ def functional_from_config_parts(config, custom_objects=None):
 
     inputs = resolve(config["input_layers"])
     outputs = resolve(config["output_layers"])
-    if isinstance(outputs, list) and len(outputs) == 1 and isinstance(config["output_layers"][0], str):
+    # A single tensor and a one-element list are stored alike; Keras unpacks both.
+    if isinstance(inputs, list) and len(inputs) == 1:
+        inputs = inputs[0]
+    if isinstance(outputs, list) and len(outputs) == 1:
         outputs = outputs[0]
     return inputs, outputs, created

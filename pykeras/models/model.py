@@ -5,11 +5,8 @@ and writing `call` gives a subclassed model whose layers are the Layer attribute
 `__init__` (weights collected recursively, in assignment order). A subclass may also call
 `super().__init__(inputs=..., outputs=...)`: it then becomes a functional model of its class.
 """
-import json
-
 import numpy as np
 
-from pykeras.layers import tree
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.trainer import Trainer
@@ -121,12 +118,21 @@ class Model(Trainer, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def to_json(self, **kwargs):
-        """The model's architecture as a JSON string (Keras 3 layout)."""
-        from pykeras.layers import serialize
-        return json.dumps(serialize(self), default=_json_default, **kwargs)
+        """The model's architecture as a JSON string (Keras 3 layout, loadable by Keras)."""
+        from pykeras.saving import model_to_json
+        return model_to_json(self, **kwargs)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config ("layers", "input_layers", "output_layers") rebuilds the graph;
+        otherwise the config holds the constructor arguments of a subclassed model."""
+        from pykeras.models.functional import Functional, functional_from_config_parts
+        if "input_layers" in config and "output_layers" in config:
+            if cls is Model or issubclass(cls, Functional):
+                return Functional.from_config(config, custom_objects=custom_objects)
+            inputs, outputs, _ = functional_from_config_parts(config, custom_objects)
+            return cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        return cls(**config)
 
     # Saving is implemented in pykeras.saving; these are Keras's entry points.
     def save(self, filepath, overwrite=True, **kwargs):
@@ -142,17 +148,10 @@ class Model(Trainer, Layer):
         return saving.load_weights(self, filepath, **kwargs)
 
 
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
 def model_from_json(json_string, custom_objects=None):
-    """A model (uncompiled, freshly initialized) from `Model.to_json()` output."""
-    from pykeras.layers import deserialize
-    return deserialize(json.loads(json_string), custom_objects=custom_objects)
+    """A freshly initialized model from `Model.to_json()` output (Keras 3 or Keras 2 JSON).
+
+    As in Keras 3, the model is compiled when the JSON carries a compile_config.
+    """
+    from pykeras.saving import model_from_json as _model_from_json
+    return _model_from_json(json_string, custom_objects=custom_objects)

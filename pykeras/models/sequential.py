@@ -6,13 +6,17 @@ the model sees. Once it is known the model keeps a functional graph of its layer
 `inputs`/`outputs` and `layer.output` work); each `add` extends that graph, which also checks
 at once that the new layer accepts its input. `layers` excludes the InputLayer, as in Keras.
 """
-from pykeras import backend as K
 from pykeras.layers import tree
 from pykeras.layers.input_layer import InputLayer
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.functional import Functional
 from pykeras.models.model import Model
+
+
+def _input_dtype(layer):
+    """The dtype of the input a first layer expects (index layers such as Embedding: int32)."""
+    return getattr(layer, "_input_dtype", None) or layer.dtype
 
 
 class Sequential(Model):
@@ -47,8 +51,17 @@ class Sequential(Model):
                 raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
                                  f"{self._stack[0].batch_shape}. You cannot add a different Input layer to it.")
             raise ValueError("An InputLayer can only be the first layer of a Sequential model.")
-        if not self._stack and not isinstance(layer, InputLayer) and getattr(layer, "_batch_input_shape", None):
-            self._stack.append(InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype))
+        if not self._stack and not isinstance(layer, InputLayer):
+            batch_shape = getattr(layer, "_batch_input_shape", None)
+            if batch_shape is None and isinstance(layer, Model):
+                try:  # a built model as first layer brings its input shape, as in Keras
+                    shape = layer.input_shape
+                    if isinstance(shape, tuple):
+                        batch_shape = (None,) + tuple(shape[1:])
+                except (AttributeError, ValueError):
+                    batch_shape = None
+            if batch_shape is not None:
+                self._stack.append(InputLayer(batch_shape=batch_shape, dtype=_input_dtype(layer)))
         if any(l is layer for l in self._stack):
             raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
         names = [l.name for l in self._stack]
@@ -121,7 +134,10 @@ class Sequential(Model):
             input_shape = input_shape[0]
         input_shape = tuple(input_shape)
         if not self._stack or not isinstance(self._stack[0], InputLayer):
-            self._stack.insert(0, InputLayer(batch_shape=(None,) + tuple(input_shape[1:])))
+            # As Keras 3: the batch size of the shape given (or of the first data) is kept; the
+            # model still accepts any batch size.
+            self._stack.insert(0, InputLayer(batch_shape=input_shape,
+                                             dtype=_input_dtype(self._stack[0]) if self._stack else None))
         self._build_graph(self._stack[0])
         self.built = True
 
