@@ -336,3 +336,21 @@ def test_set_random_seed_makes_draws_repeat():
     np.testing.assert_array_equal(a[1], b[1])
     with pytest.raises(ValueError):
         set_random_seed("seven")
+
+
+def test_compile_config_round_trip():
+    import json
+
+    model = _classifier()
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.003, amsgrad=True),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=False),
+                  metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2)])
+    config = model.get_compile_config()
+    json.dumps(config)  # JSON-ready
+    other = _classifier()
+    other.compile_from_config(json.loads(json.dumps(config)))
+    assert isinstance(other.optimizer, optimizers.Adam) and other.optimizer.amsgrad
+    assert float(np.asarray(other.optimizer.learning_rate)) == pytest.approx(0.003)
+    x, labels = _blobs(40)
+    hist = other.fit(x, labels, epochs=1, verbose=0)
+    assert list(hist.history) == ["accuracy", "loss", "sparse_top_k_categorical_accuracy"]
