@@ -457,6 +457,30 @@ class _CompiledMetrics:
         return [m for _, m, _, _ in self.entries]
 
 
+def _serialize_spec(spec, module):
+    """Losses/metrics specs (nested lists/dicts) with objects replaced by names or config dicts."""
+    if spec is None or isinstance(spec, (str, int, float)):
+        return spec
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _serialize_spec(v, module) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(v, module) for v in spec]
+    if isinstance(spec, (losses_module.Loss, Metric)) and not isinstance(spec, losses_module.LossFunctionWrapper) \
+            and type(spec) is not MeanMetricWrapper:
+        return module.serialize(spec)
+    return getattr(spec, "__name__", None) or getattr(spec, "name", None) or str(spec)
+
+
+def _deserialize_spec(spec, module):
+    if isinstance(spec, dict) and "class_name" in spec:
+        return module.deserialize(spec)
+    if isinstance(spec, dict):
+        return {k: _deserialize_spec(v, module) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_deserialize_spec(v, module) for v in spec]
+    return spec
+
+
 # =============================================================================================
 # The Trainer mixin
 # =============================================================================================
@@ -531,12 +555,25 @@ class Trainer:
                                     steps_per_execution=steps_per_execution, jit_compile=jit_compile)
 
     def get_compile_config(self):
-        """The arguments compile was called with (the saving code serializes them)."""
-        if self.compiled and getattr(self, "_compile_config", None):
-            return dict(self._compile_config)
-        return {}
+        """The arguments compile was called with, as JSON-ready values (Keras's compile_config):
+        the optimizer as its serialized dict, losses and metrics as names or serialized objects."""
+        if not (self.compiled and getattr(self, "_compile_config", None)):
+            return {}
+        config = dict(self._compile_config)
+        config["optimizer"] = optimizers_module.serialize(config["optimizer"])
+        for key, module in (("loss", losses_module), ("metrics", metrics_module),
+                            ("weighted_metrics", metrics_module)):
+            config[key] = _serialize_spec(config[key], module)
+        return config
 
     def compile_from_config(self, config):
+        """Compiles from `get_compile_config()`'s output."""
+        config = dict(config)
+        if isinstance(config.get("optimizer"), dict):
+            config["optimizer"] = optimizers_module.deserialize(config["optimizer"])
+        for key, module in (("loss", losses_module), ("metrics", metrics_module),
+                            ("weighted_metrics", metrics_module)):
+            config[key] = _deserialize_spec(config.get(key), module)
         self.compile(**config)
 
     def _assert_compiled(self, method):

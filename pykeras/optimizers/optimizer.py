@@ -338,9 +338,8 @@ class Optimizer:
 
         g_bufs = self._clip(g_bufs)
         lr = self._current_lr()
-        if self.weight_decay:
-            self._apply_weight_decay(p_bufs, variables, lr)
-        self._update(g_bufs, p_bufs, indices, lr)
+        decays = self._weight_decays(variables) if self.weight_decay else None
+        self._update(g_bufs, p_bufs, indices, lr, decays)
         for v in variables:
             constraint = getattr(v, "constraint", None)
             if constraint is not None:
@@ -377,15 +376,23 @@ class Optimizer:
         self._exclude_ids = {id(v) for v in var_list or ()}
         self._exclude_names = tuple(var_names or ())
 
-    def _apply_weight_decay(self, params, variables, lr):
-        factor = np.float32(self.weight_decay * lr)
-        for p, v in zip(params, variables):
-            if id(v) in self._exclude_ids:
-                continue
+    def _weight_decays(self, variables):
+        """The weight-decay factor of each variable (0 for those excluded)."""
+        out = []
+        for v in variables:
             name = str(getattr(v, "name", ""))
-            if any(s in name for s in self._exclude_names):
-                continue
-            p -= p * factor
+            excluded = id(v) in self._exclude_ids or any(s in name for s in self._exclude_names)
+            out.append(0.0 if excluded else float(self.weight_decay))
+        return out
+
+    @staticmethod
+    def _decay(params, decays, lr):
+        """Decoupled weight decay `p -= p * (weight_decay * lr)` (the numpy path; kernels fuse it)."""
+        if decays is None:
+            return
+        for p, d in zip(params, decays):
+            if d:
+                p -= p * np.float32(d * lr)
 
     def _update_ema(self, indices, params):
         m = np.float32(self.ema_momentum)
@@ -409,8 +416,9 @@ class Optimizer:
                 if i is not None:
                     v.assign(np.array(_buffer(self._ema[i])))
 
-    def _update(self, grads, params, indices, lr):
-        """Applies the update rule to every (grad, param) pair; `indices` select the slots."""
+    def _update(self, grads, params, indices, lr, decays):
+        """Applies weight decay (`decays`: None or one factor per parameter) and the update rule to
+        every (grad, param) pair; `indices` select the slots."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update")
 
     # -- config ----------------------------------------------------------------------------------
