@@ -149,6 +149,8 @@ def _read_subset(group, source):
     for name in load_attributes(group, "weight_names"):
         if name not in group:
             raise SavedFileError(f"{source}: weight '{name}' of layer group '{group.name}' is listed but missing")
+        if isinstance(group.get(name, getlink=True), (h5py.SoftLink, h5py.ExternalLink)):
+            raise SavedFileError(f"{source}: weight '{group.name}/{name}' is a link; files with links are refused")
         dataset = group[name]
         if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
             raise SavedFileError(f"{source}: '{group.name}/{name}' is not a plain dataset")

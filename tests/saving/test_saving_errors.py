@@ -380,3 +380,15 @@ def test_save_through_symlink_keeps_the_link(tmp_path):
     _model(seed=2).save(str(link))
     assert os.path.islink(str(link))
     assert_same_weights(saving.load_model(str(real)), _model(seed=2))
+
+
+def test_links_are_refused_in_legacy_files(tmp_path):
+    path = str(tmp_path / "w.h5")
+    _model().save_weights(path)
+    with h5py.File(path, "r+") as f:
+        group = f["head"]
+        name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+        del group[name]
+        group[name] = h5py.ExternalLink("elsewhere.h5", "/data")
+    with pytest.raises(saving.SavedFileError, match="link"):
+        _model().load_weights(path)
