@@ -129,10 +129,6 @@ def serialize_layer(layer):
     return entry
 
 
-def _is_input_layer_entry(entry):
-    return isinstance(entry, dict) and entry.get("class_name") == "InputLayer"
-
-
 def normalize_for_keras(value, owner=None):
     """Config data made loadable by Keras 3.
 
@@ -175,6 +171,8 @@ def _normalize_entry(entry):
     class_name = entry["class_name"]
     if class_name.startswith("__") or class_name == "function":
         return out
+    if class_name in sl.DTYPE_POLICY_CLASSES:
+        return sl.dtype_policy_config(sl.dtype_from_config(entry))
     try:
         cls = sl.resolve(class_name, entry.get("module"), entry.get("registered_name"), None, None, entry)
     except sl.UnknownObjectError:
@@ -195,6 +193,12 @@ def _normalize_entry(entry):
                 normalized.pop("batch_input_shape", None)
             out["config"] = normalized
     else:
+        module = entry.get("module")
+        if module is None or module == "keras" or str(module).startswith("keras."):
+            # A class neither library knows (an unregistered custom class): Keras names those
+            # by class name only, to be found in the loader's custom_objects.
+            out["module"] = None
+            out["registered_name"] = entry.get("registered_name") or class_name
         out["config"] = normalize_for_keras(entry.get("config"))
     for key in ("build_config", "compile_config"):
         if key in out:

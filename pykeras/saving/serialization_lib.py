@@ -100,7 +100,7 @@ _INERT_ARGUMENTS = {
     "decay": lambda v: not v,
 }
 
-_DTYPE_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy", "QuantizedDTypePolicy",
+DTYPE_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy", "QuantizedDTypePolicy",
                          "QuantizedFloat8DTypePolicy", "DTypePolicyMap")
 
 
@@ -421,7 +421,7 @@ def is_serialized_object(value):
 
 def dtype_from_config(value):
     """The dtype name out of a DTypePolicy dict (Keras 3), a Policy dict (Keras 2) or a string."""
-    if isinstance(value, dict) and value.get("class_name") in _DTYPE_POLICY_CLASSES:
+    if isinstance(value, dict) and value.get("class_name") in DTYPE_POLICY_CLASSES:
         inner = value.get("config") or {}
         return inner.get("name", "float32")
     return value
@@ -535,7 +535,7 @@ def _prepare_nested(value, kind, custom_objects):
     handled, special = _special(value, in_safe_mode())
     if handled:
         return special
-    if value.get("class_name") in _DTYPE_POLICY_CLASSES:
+    if value.get("class_name") in DTYPE_POLICY_CLASSES:
         return dtype_from_config(value)
     if value.get("class_name") == "function":
         return deserialize_keras_object(value, custom_objects, kind=kind)
@@ -594,7 +594,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, kind=N
     if shared is not None and shared_id is not None and shared_id in shared:
         return shared[shared_id]
 
-    if class_name in _DTYPE_POLICY_CLASSES and _lookup_dtype_policy() is None:
+    if class_name in DTYPE_POLICY_CLASSES and _lookup_dtype_policy() is None:
         return dtype_from_config(config)
 
     cls = resolve(class_name, module, registered_name, kind, custom_objects, config)

@@ -295,3 +295,26 @@ def test_every_layer_type_both_ways(name, fmt, tmp_path, keras_module):
     pmodel.save(str(tmp_path / f"p{fmt}"))
     kloaded = k.saving.load_model(str(tmp_path / f"p{fmt}"), custom_objects=custom)
     _close(_keras_predict(kloaded, x), predict(pmodel, x))
+
+
+def test_unregistered_custom_layer_with_custom_objects(tmp_path, keras_module):
+    """A custom class known to neither registry: both loaders find it through custom_objects."""
+    from pykeras import saving
+
+    class Halve(layers.Layer):
+        def call(self, x):
+            return x * 0.5
+
+    class KHalve(keras_module.layers.Layer):
+        def call(self, x):
+            return x * 0.5
+
+    inp = pykeras.Input((3,))
+    model = pykeras.Model(inp, Halve(name="halve")(layers.Dense(3)(inp)))
+    randomize_weights(model, 14)
+    model.save(str(tmp_path / "c.keras"))
+    kmodel = keras_module.saving.load_model(str(tmp_path / "c.keras"), custom_objects={"Halve": KHalve})
+    x = np.ones((2, 3), np.float32)
+    _close(_keras_predict(kmodel, x), predict(model, x))
+    back = saving.load_model(str(tmp_path / "c.keras"), custom_objects={"Halve": Halve})
+    _close(predict(back, x), predict(model, x))
