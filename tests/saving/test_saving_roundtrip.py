@@ -535,3 +535,12 @@ def test_keras2_sub_config_forms():
     assert dense3["kernel_regularizer"]["module"] == "keras.regularizers"
     assert dense3["kernel_constraint"]["module"] == "keras.constraints"
     assert "batch_input_shape" not in dense3
+
+
+def test_models_module_spellings(tmp_path):
+    model, x = _mlp()
+    pykeras.models.save_model(model, str(tmp_path / "m.keras"))
+    loaded = pykeras.models.load_model(str(tmp_path / "m.keras"))
+    assert_same_outputs(predict(model, x), predict(loaded, x))
+    clone = pykeras.models.model_from_json(model.to_json())
+    assert [type(layer) for layer in clone.layers] == [type(layer) for layer in model.layers]
