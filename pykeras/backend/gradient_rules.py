@@ -110,6 +110,16 @@ def power(node, g):
 
 
 @rule
+def arctan2(node, g):
+    # inputs (y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+    y, x = node.saved
+    r2 = x * x + y * y
+    p = node.parents
+    return (unbroadcast(g * x / r2, _shape(y)) if p[0] is not None else None,
+            unbroadcast(-g * y / r2, _shape(x)) if p[1] is not None else None)
+
+
+@rule
 def maximum(node, g):
     # Ties go to x (TensorFlow's convention).
     x, y = node.saved
@@ -345,8 +355,7 @@ def softmax_crossentropy(node, g):
     g1 = np.ascontiguousarray(g).reshape(-1, 1)
     dt = dz = None
     if p[1] is not None:
-        tsum = target.sum(axis=-1, keepdims=True)
-        dz = _unrows((probs * tsum - target) * g1, axis, moved_shape)
+        dz = _unrows(kernels.softmax_xent_backward(probs, target, g1), axis, moved_shape)
     if p[0] is not None:
         dt = _unrows(-kernels.log_softmax(logits) * g1, axis, moved_shape)
     return dt, dz
@@ -356,9 +365,7 @@ def softmax_crossentropy(node, g):
 def sparse_softmax_crossentropy(node, g):
     # inputs (logits,); saved = (probs2d, labels1d, moved_shape, axis).
     probs, labels, moved_shape, axis = node.saved
-    d = probs.copy()
-    d[np.arange(d.shape[0]), labels] -= 1.0
-    d *= np.ascontiguousarray(g).reshape(-1, 1)
+    d = kernels.sparse_softmax_xent_backward(probs, labels, np.ascontiguousarray(g).reshape(-1))
     return (_unrows(d, axis, moved_shape),)
 
 
@@ -550,7 +557,7 @@ def dense(node, g):
     if p[1] is not None:
         dw = kernels.gemm(x2, dz, trans_a=True)
     if len(p) > 2 and p[2] is not None:
-        db = dz.sum(axis=0)
+        db = kernels.column_sums(dz)
     return dx, dw, db
 
 

@@ -177,6 +177,25 @@ def power(x, y):
 pow = power  # noqa: A001 - Keras backend name
 
 
+def arctan2(y, x):
+    """Elementwise angle of (x, y), in (-pi, pi]."""
+    yv, xv = binary_operands(y, x)
+    try:
+        out = wrap(np.arctan2(yv, xv))
+    except ValueError:
+        raise broadcast_error("arctan2", yv, xv) from None
+    if _active and out._v.dtype.kind == "f":
+        record(out, G.arctan2, (y, x), (yv, xv))
+    return out
+
+
+def divide_no_nan(x, y):
+    """x / y, and 0 where y == 0."""
+    yv = value(y)
+    zero = np.equal(yv, 0)
+    return where(zero, 0.0, divide(x, where(zero, 1.0, y)))
+
+
 def maximum(x, y):
     xv, yv = binary_operands(x, y)
     try:
@@ -453,9 +472,17 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     return out
 
 
+_add_reduce = np.add.reduce
+
+
 def mean(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "mean", float_result=True)
-    out = wrap(np.mean(xv, axis=axes, keepdims=keepdims))
+    n = 1
+    for a in axes:
+        n *= xv.shape[a]
+    # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
+    s = _add_reduce(xv, axis=axes, keepdims=keepdims)
+    out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
     if _active:
         record(out, G.mean, (x,), (xv.shape, axes, keepdims))
     return out

@@ -598,6 +598,31 @@ case("diagonal", lambda x: ops.diagonal(x, 1), [rnd(3, 4)], lambda x: np.diagona
 case("diag-vector", lambda x: ops.diag(x, -1), [rnd(3)], lambda x: np.diag(x, -1))
 case("trace", ops.trace, [rnd(3, 3)], np.trace)
 case("map", lambda x: ops.map(lambda r: r * r, x), [rnd(3, 2)], lambda x: x * x)
+case("arctan2", ops.arctan2, [rnd(3, 4), away_from(rnd(3, 4), 0, 0.3)], np.arctan2)
+case("divide_no_nan", lambda x, y: ops.divide_no_nan(x, y), [rnd(2, 3), np.array([[1.5, 0.0, -2.0], [0.0, 0.7, 1.1]])],
+     lambda x, y: np.where(y == 0, 0.0, x / np.where(y == 0, 1.0, y)), wrt=[0])  # not differentiable in y at 0
+
+
+def ref_attention(q, k, v, mask=None, causal=False):
+    n = q.shape[2]
+    k = np.repeat(k, n // k.shape[2], axis=2)
+    v = np.repeat(v, n // v.shape[2], axis=2)
+    logits = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(q.shape[-1])
+    allowed = np.ones(logits.shape, bool)
+    if mask is not None:
+        allowed &= mask
+    if causal:
+        allowed &= np.tril(np.ones(logits.shape[-2:], bool))
+    logits = np.where(allowed, logits, -1e30)
+    return np.einsum("bnts,bsnh->btnh", softmax(logits), v)
+
+
+ATT_MASK = RNG.random((2, 1, 3, 4)) > 0.3
+ATT_MASK[..., 0] = True
+case("dot_product_attention", lambda q, k, v: ops.dot_product_attention(q, k, v, mask=ATT_MASK),
+     [rnd(2, 3, 2, 4), rnd(2, 4, 2, 4), rnd(2, 4, 2, 4)], lambda q, k, v: ref_attention(q, k, v, ATT_MASK))
+case("dot_product_attention-gqa-causal", lambda q, k, v: ops.dot_product_attention(q, k, v, is_causal=True),
+     [rnd(1, 3, 4, 2), rnd(1, 3, 2, 2), rnd(1, 3, 2, 2)], lambda q, k, v: ref_attention(q, k, v, causal=True))
 
 # Convolutions and pooling.
 CONV = [
