@@ -316,4 +316,23 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
 repeat = repeat_vector  # noqa: F811
 
 
+# Functions that take no tensor values (settings, variables, shapes, graph-mode stubs) are left
+# as they are; every other public function also accepts symbolic Keras tensors (see
+# common.symbolic_aware).
+_NOT_SYMBOLIC = {
+    "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format", "set_image_data_format", "clear_session",
+    "learning_phase", "set_learning_phase", "register_clear_session_callback", "register_keras_tensor_type",
+    "register_symbolic_call", "is_keras_tensor", "is_tensor", "is_sparse", "int_shape", "shape", "ndim", "size",
+    "dtype", "count_params", "variable", "eval", "get_value", "set_value", "batch_get_value", "batch_set_value",
+    "update", "update_add", "update_sub", "moving_average_update", "print_tensor", "name_scope", "in_train_phase",
+    "in_test_phase", "gradients", "function", "placeholder", "to_dense", "convert_to_numpy", "standardize_dtype",
+    "zeros", "ones", "eye", "arange", "linspace", "random_uniform_variable", "random_normal_variable",
+    "random_uniform", "random_normal", "truncated_normal", "random_bernoulli", "random_binomial", "rnn", "map_fn",
+    "foldl", "foldr",
+}
+register_symbolic_call = common.register_symbolic_call
+
+
+common.wrap_public_functions(globals(), _NOT_SYMBOLIC)
+
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("contextlib", "np")]

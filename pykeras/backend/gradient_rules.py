@@ -345,8 +345,7 @@ def softmax_crossentropy(node, g):
     g1 = np.ascontiguousarray(g).reshape(-1, 1)
     dt = dz = None
     if p[1] is not None:
-        tsum = target.sum(axis=-1, keepdims=True)
-        dz = _unrows((probs * tsum - target) * g1, axis, moved_shape)
+        dz = _unrows(kernels.softmax_xent_backward(probs, target, g1), axis, moved_shape)
     if p[0] is not None:
         dt = _unrows(-kernels.log_softmax(logits) * g1, axis, moved_shape)
     return dt, dz
@@ -356,9 +355,7 @@ def softmax_crossentropy(node, g):
 def sparse_softmax_crossentropy(node, g):
     # inputs (logits,); saved = (probs2d, labels1d, moved_shape, axis).
     probs, labels, moved_shape, axis = node.saved
-    d = probs.copy()
-    d[np.arange(d.shape[0]), labels] -= 1.0
-    d *= np.ascontiguousarray(g).reshape(-1, 1)
+    d = kernels.sparse_softmax_xent_backward(probs, labels, np.ascontiguousarray(g).reshape(-1))
     return (_unrows(d, axis, moved_shape),)
 
 
@@ -550,7 +547,7 @@ def dense(node, g):
     if p[1] is not None:
         dw = kernels.gemm(x2, dz, trans_a=True)
     if len(p) > 2 and p[2] is not None:
-        db = dz.sum(axis=0)
+        db = kernels.column_sums(dz)
     return dx, dw, db
 
 

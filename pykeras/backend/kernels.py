@@ -12,6 +12,13 @@ from pykeras import _core
 from pykeras.backend import numpy_kernels as npk
 
 _F32 = np.dtype(np.float32)
+
+
+def _native(family, name):
+    """_core.<family>.<name>, or None when this build has no such kernel (numpy then runs)."""
+    return getattr(getattr(_core, family, None), name, None)
+
+
 _sgemm = _core.gemm.sgemm
 _relu = _core.eltwise.relu
 _relu_backward = _core.eltwise.relu_backward
@@ -26,21 +33,29 @@ _dropout_backward = _core.random.dropout_backward
 GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigmoid": 5, "tanh": 6,
             "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
 
-# Which implementation each kernel entry point uses for float32 ("core" or "numpy").
-_SOURCES = {
-    "matmul (2-D)": "core", "dense (fused bias + activation)": "core", "relu fwd/bwd": "core",
-    "add (same shape)": "core", "dropout fwd/bwd": "core", "random uniform/normal/truncated_normal": "core",
-    "other activations fwd/bwd": "numpy", "softmax / log_softmax fwd/bwd": "numpy",
-    "softmax+crossentropy, sparse, sigmoid+crossentropy": "numpy", "broadcast binary ops": "numpy",
-    "unary math": "numpy", "reductions": "numpy", "conv fwd/bwd (im2col on core GEMM)": "numpy+core",
-    "depthwise conv fwd/bwd": "numpy", "max/avg pool fwd/bwd": "numpy", "batch norm train/infer fwd/bwd": "numpy",
-    "batched matmul": "numpy",
-}
-
-
 def sources():
-    """{kernel entry point: 'core' | 'numpy' | 'numpy+core'} for float32 data."""
-    return dict(_SOURCES)
+    """{kernel entry point: 'core' | 'numpy' | 'numpy+core GEMM'}: what runs for float32 data in this build."""
+    def pick(*natives):
+        return "core" if all(n is not None for n in natives) else "numpy"
+
+    return {
+        "matmul / dense (GEMM + bias + activation epilogue)": "core",
+        "batched matmul (3-D and up by 3-D and up)": "numpy",
+        "relu fwd/bwd": "core",
+        "other activations fwd/bwd": "numpy",
+        "add (same shape, large)": "core",
+        "other elementwise / broadcast binary ops, unary math": "numpy",
+        "reductions": "numpy",
+        "softmax / log_softmax, softmax+crossentropy, sigmoid+crossentropy": "numpy",
+        "conv fwd/bwd": pick(_conv_forward, _conv_backward).replace("numpy", "numpy+core GEMM"),
+        "depthwise conv fwd/bwd": pick(_dw_forward, _dw_backward),
+        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward).replace("numpy", "numpy+core GEMM"),
+        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward).replace("numpy", "numpy+core GEMM"),
+        "max/avg pooling fwd/bwd": pick(_max_pool, _max_pool_backward, _avg_pool, _avg_pool_backward),
+        "batch norm train fwd/bwd": pick(_bn_train, _bn_backward),
+        "batch norm inference": pick(_bn_inference),
+        "dropout fwd/bwd, random draws": "core",
+    }
 
 
 def f32c(a):
@@ -119,6 +134,9 @@ log_softmax_backward = npk.log_softmax_backward
 softmax_xent = npk.softmax_xent
 sparse_softmax_xent = npk.sparse_softmax_xent
 sigmoid_xent = npk.sigmoid_xent
+softmax_xent_backward = npk.softmax_xent_backward
+sparse_softmax_xent_backward = npk.sparse_softmax_xent_backward
+column_sums = npk.column_sums
 sigmoid = npk.sigmoid
 
 
@@ -152,7 +170,32 @@ def _act_in(dy, y, act, alpha):
     return np.ascontiguousarray(dy) if act == "linear" else npk.act_backward(act, dy, None, y, alpha)
 
 
+_conv_forward = _native("conv", "conv_forward")
+_conv_backward = _native("conv", "conv_backward")
+_dw_forward = _native("conv", "depthwise_forward")
+_dw_backward = _native("conv", "depthwise_backward")
+_sep_forward = _native("conv", "separable_forward")
+_sep_backward = _native("conv", "separable_backward")
+_convt_forward = _native("conv", "conv_transpose_forward")
+_convt_backward = _native("conv", "conv_transpose_backward")
+
+
+def _all_f32(*arrays):
+    return all(a is None or a.dtype is _F32 for a in arrays)
+
+
+def _c(a):
+    return None if a is None else f32c(a)
+
+
+def _pads_arg(pads):
+    return [list(p) for p in pads]
+
+
 def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alpha=0.0):
+    if _conv_forward is not None and _all_f32(x, w, bias):
+        return _conv_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, groups, GEMM_ACT[act],
+                             alpha)
     z = npk.conv_forward(x, w, strides, dilations, pads, groups, gemm)
     if bias is not None:
         z += bias
@@ -160,14 +203,19 @@ def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alp
 
 
 def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    if _conv_backward is not None and _all_f32(x, w, dy):
+        return tuple(_conv_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations, groups,
+                                    _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_backward_input(dz, w, x.shape, strides, dilations, pads, groups, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(x, dz, w.shape, strides, dilations, pads, groups, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=0.0):
+    if _dw_forward is not None and _all_f32(x, w, bias):
+        return _dw_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, GEMM_ACT[act], alpha)
     z = npk.depthwise_forward(x, w, strides, dilations, pads)
     if bias is not None:
         z += bias
@@ -175,15 +223,21 @@ def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=
 
 
 def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    if _dw_backward is not None and _all_f32(x, w, dy):
+        return tuple(_dw_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations,
+                                  _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     dx = npk.depthwise_backward_input(dz, w, x.shape, strides, dilations, pads) if need_dx else None
     dw = npk.depthwise_backward_kernel(x, dz, w.shape, strides, dilations, pads)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", alpha=0.0):
     """act(pointwise(depthwise(x)) + bias); pw is (*1, C * M, out) or (C * M, out)."""
+    if _sep_forward is not None and _all_f32(x, dw, pw, bias):
+        return _sep_forward(f32c(x), f32c(dw), f32c(pw), _c(bias), strides, _pads_arg(pads), dilations,
+                            GEMM_ACT[act], alpha)
     d = npk.depthwise_forward(x, dw, strides, dilations, pads)
     pw2 = pw.reshape(-1, pw.shape[-1])
     z = gemm(d.reshape(-1, d.shape[-1]), pw2, bias=bias).reshape(d.shape[:-1] + (pw2.shape[1],))
@@ -193,6 +247,9 @@ def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", a
 def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True,
                        need_db=True):
     """(dx or None, d_depthwise, d_pointwise, dbias or None); the depthwise output is recomputed."""
+    if _sep_backward is not None and _all_f32(x, dw, pw, dy):
+        return tuple(_sep_backward(f32c(x), f32c(dw), f32c(pw), f32c(dy), strides, _pads_arg(pads), dilations,
+                                   _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     d = npk.depthwise_forward(x, dw, strides, dilations, pads)
     pw2 = pw.reshape(-1, pw.shape[-1])
@@ -201,11 +258,14 @@ def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear",
     dd = gemm(dz2, pw2, trans_b=True).reshape(d.shape)
     dx = npk.depthwise_backward_input(dd, dw, x.shape, strides, dilations, pads) if need_dx else None
     ddw = npk.depthwise_backward_kernel(x, dd, dw.shape, strides, dilations, pads)
-    db = dz2.sum(axis=0) if need_db else None
+    db = column_sums(dz2) if need_db else None
     return dx, ddw, dpw, db
 
 
 def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilations, act="linear", alpha=0.0):
+    if _convt_forward is not None and _all_f32(x, w, bias):
+        return _convt_forward(f32c(x), f32c(w), _c(bias), strides, padding, output_padding, dilations, GEMM_ACT[act],
+                              alpha)
     sizes, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
     out_shape = (x.shape[0],) + sizes + (w.shape[-2],)
     z = np.ascontiguousarray(npk.conv_backward_input(x, w, out_shape, strides, dilations, pads, 1, gemm))
@@ -216,6 +276,9 @@ def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilatio
 
 def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilations, act="linear", alpha=0.0,
                             need_dx=True, need_db=True):
+    if _convt_backward is not None and _all_f32(x, w, dy):
+        return tuple(_convt_backward(f32c(x), f32c(w), f32c(dy), strides, padding, output_padding, dilations,
+                                     _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     # y = F^T x for the forward convolution F from the output side to the input side (kernel w
     # read as HWIO with I = this op's output channels): dx = F dz, dw = F's kernel gradient for
     # input dz and output gradient x.
@@ -223,29 +286,43 @@ def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilat
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_forward(dz, w, strides, dilations, pads, 1, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(dz, x, w.shape, strides, dilations, pads, 1, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 # ------------------------------------------------------------------------------------------------
 # Pooling (channels_last; padding 'valid' or 'same'; strides given)
 
+_max_pool = _native("pool", "max_pool")
+_max_pool_backward = _native("pool", "max_pool_backward")
+_avg_pool = _native("pool", "avg_pool")
+_avg_pool_backward = _native("pool", "avg_pool_backward")
+
+
 def max_pool(x, pool, strides, padding):
+    if _max_pool is not None and x.dtype is _F32:
+        return _max_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_forward(x, pool, strides, pads)
 
 
 def max_pool_backward(x, dy, pool, strides, padding):
+    if _max_pool_backward is not None and _all_f32(x, dy):
+        return _max_pool_backward(f32c(x), f32c(dy), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_backward(x, np.ascontiguousarray(dy), pool, strides, pads)
 
 
 def avg_pool(x, pool, strides, padding):
+    if _avg_pool is not None and x.dtype is _F32:
+        return _avg_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_forward(x, pool, strides, pads)
 
 
 def avg_pool_backward(dy, x_shape, pool, strides, padding):
+    if _avg_pool_backward is not None and dy.dtype is _F32:
+        return _avg_pool_backward(f32c(dy), x_shape, pool, strides, padding)
     pads = npk.window_pads(x_shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_backward(np.ascontiguousarray(dy), x_shape, pool, strides, pads)
 
@@ -253,8 +330,17 @@ def avg_pool_backward(dy, x_shape, pool, strides, padding):
 # ------------------------------------------------------------------------------------------------
 # Batch normalisation over every axis but `axis` (per-channel 1-D parameters).
 
+_bn_train = _native("norm", "batch_norm_train")
+_bn_backward = _native("norm", "batch_norm_backward")
+_bn_inference = _native("norm", "batch_norm_inference")
+
+
 def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
-    """(y, batch mean, inv_std); moving statistics (arrays or None) updated in place."""
+    """(y, batch mean, inv_std); moving statistics (float arrays or None) updated in place."""
+    both = (moving_mean is None) == (moving_var is None)
+    if _bn_train is not None and both and _all_f32(x, gamma, beta, moving_mean, moving_var):
+        y, mean, inv = _bn_train(f32c(x), _c(gamma), _c(beta), moving_mean, moving_var, axis, momentum, eps)
+        return y, mean, inv
     x2, moved = npk.moved_rows(x, axis)
     y2, mean, var, inv = npk.bn_train_forward(x2, gamma, beta, eps)
     for buf, stat in ((moving_mean, mean), (moving_var, var)):
@@ -266,13 +352,27 @@ def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
 
 def bn_backward(dy, x, mean, inv, gamma, axis):
     """(dx, dgamma, dbeta) of the training-mode normalisation."""
+    if _bn_backward is not None and _all_f32(dy, x, mean, inv, gamma):
+        return tuple(_bn_backward(f32c(dy), f32c(x), mean, inv, _c(gamma), axis, True))
     x2, moved = npk.moved_rows(x, axis)
     dy2, _ = npk.moved_rows(dy, axis)
     dx2, dgamma, dbeta = npk.bn_train_backward(dy2, x2, mean, inv, gamma)
     return npk.unmoved(dx2, moved, axis, x.ndim), dgamma, dbeta
 
 
-bn_infer = npk.bn_infer
+def bn_infer(x, mean, var, gamma, beta, eps, axis=None):
+    """Inference normalisation; with `axis`, the statistics are 1-D along that axis."""
+    if (_bn_inference is not None and axis is not None and _all_f32(x, mean, var, gamma, beta)
+            and mean.ndim == 1 and var.ndim == 1):
+        return _bn_inference(f32c(x), f32c(mean), f32c(var), _c(gamma), _c(beta), axis, eps)
+    if axis is not None:
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        mean, var, gamma, beta = (None if v is None else v.reshape(shape) for v in (mean, var, gamma, beta))
+    return npk.bn_infer(x, mean, var, gamma, beta, eps)
+
+
+
 
 
 # ------------------------------------------------------------------------------------------------

@@ -453,9 +453,17 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     return out
 
 
+_add_reduce = np.add.reduce
+
+
 def mean(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "mean", float_result=True)
-    out = wrap(np.mean(xv, axis=axes, keepdims=keepdims))
+    n = 1
+    for a in axes:
+        n *= xv.shape[a]
+    # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
+    s = _add_reduce(xv, axis=axes, keepdims=keepdims)
+    out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
     if _active:
         record(out, G.mean, (x,), (xv.shape, axes, keepdims))
     return out

@@ -276,6 +276,9 @@ def activation(x, name, **kwargs):
     return fn(x, **kwargs)
 
 
+_RESOLVED = {}
+
+
 def _resolve_activation(act):
     """(fused name, alpha, after): the activation fused into a producer, and what to apply after it.
 
@@ -284,6 +287,15 @@ def _resolve_activation(act):
     """
     if act is None:
         return "linear", 0.0, None
+    if act.__class__ is str:
+        r = _RESOLVED.get(act)
+        if r is None:
+            r = _RESOLVED[act] = _resolve_uncached(act)
+        return r
+    return _resolve_uncached(act)
+
+
+def _resolve_uncached(act):
     if callable(act) and not isinstance(act, str):
         name = getattr(act, "__name__", None)
         module = getattr(act, "__module__", "") or ""
@@ -811,7 +823,12 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     bv = _stat(beta, xv.ndim, a, "batch_normalization", "beta", xv.shape)
     gv = _stat(gamma, xv.ndim, a, "batch_normalization", "gamma", xv.shape)
     eps = float(epsilon)
-    y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
+    stats = (mean, var, gamma, beta)
+    if xv.ndim > 1 and builtins.all(v is None or np.ndim(value(v)) == 1 for v in stats):
+        m1, v1, g1, b1 = (None if v is None else np.asarray(value(v)) for v in stats)
+        y = kernels.bn_infer(xv, m1, v1, g1, b1, eps, axis=a)
+    else:
+        y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
     out = wrap(y.astype(xv.dtype, copy=False))
     if _active:
         shapes = tuple(None if v is None else np.shape(value(v)) for v in (mean, var, beta, gamma))

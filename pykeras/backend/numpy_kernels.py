@@ -226,6 +226,23 @@ def sparse_softmax_xent(logits, labels):
     return loss, e
 
 
+def softmax_xent_backward(probs, target, g):
+    """d loss / d logits of softmax_xent for per-row upstream gradients g (rows,)."""
+    return (probs * target.sum(axis=-1, keepdims=True) - target) * g.reshape(-1, 1)
+
+
+def sparse_softmax_xent_backward(probs, labels, g):
+    d = probs.copy()
+    d[np.arange(d.shape[0]), labels] -= 1.0
+    d *= g.reshape(-1, 1)
+    return d
+
+
+def column_sums(a):
+    """Sums over every axis but the last (bias gradients)."""
+    return a.reshape(-1, a.shape[-1]).sum(axis=0)
+
+
 def sigmoid_xent(logits, target):
     """Elementwise max(z, 0) - z * t + log1p(exp(-|z|))."""
     return np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))

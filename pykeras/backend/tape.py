@@ -18,6 +18,7 @@ their sum, which is then owned by the walk and receives later contributions in p
 releases each intermediate gradient as soon as it is used; a non-persistent tape also drops its
 nodes and their saved arrays when the walk is done. Sources not reached get None.
 """
+import builtins
 import itertools
 
 import numpy as np
@@ -258,7 +259,9 @@ class GradientTape:
         else:
             names, flat = None, [sources]
         keys = [self._source_key(s) for s in flat]
-        source_ids = {id(k) for k in keys}
+        # Sources produced by recorded ops keep their gradient when the walk reaches them
+        # (usually there are none: sources are variables).
+        node_sources = {id(k) for k in keys if k.__class__ is Node}
 
         targets = list(target) if isinstance(target, (list, tuple)) else [target]
         if output_gradients is None:
@@ -276,7 +279,7 @@ class GradientTape:
             if not isinstance(t, Tensor):
                 continue
             k = self._target_key(t)
-            if k is None and id(_key(t)) in source_ids:
+            if k is None and builtins.any(_key(t) is key for key in keys):
                 k = _key(t)
             if k is None:
                 continue
@@ -304,7 +307,7 @@ class GradientTape:
                 g = pop(node, None)
                 if g is None:
                     continue
-                if source_ids and id(node) in source_ids:
+                if node_sources and id(node) in node_sources:
                     grads[node] = g
                 input_grads = node.bwd(node, g)
                 for p, gi in zip(node.parents, input_grads):
