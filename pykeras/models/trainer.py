@@ -171,16 +171,14 @@ class _ArrayData:
     def epoch(self):
         """Yields (x, y, sample_weight) for each batch of one epoch."""
         bs = self.batch_size
-        if self.shuffle == "batch":
-            order = np.arange(self.n)
-            starts = np.random.permutation(int(math.ceil(self.n / bs)))
-            for b in starts[: self.num_batches] if self.steps is None else np.resize(starts, self.num_batches):
-                yield self._take(order[b * bs: (b + 1) * bs])
-            return
-        perm = np.random.permutation(self.n) if self.shuffle else None
         nb = int(math.ceil(self.n / bs))
+        # shuffle="batch" keeps each batch's rows together (contiguous slices) and shuffles the batch order.
+        order = np.random.permutation(nb) if self.shuffle == "batch" else None
+        perm = np.random.permutation(self.n) if self.shuffle and order is None else None
         for step in range(self.num_batches):
             b = step % nb
+            if order is not None:
+                b = int(order[b])
             if perm is None:
                 yield self._take(slice(b * bs, (b + 1) * bs))
             else:
@@ -837,6 +835,11 @@ class Trainer:
                 callbacks.on_epoch_begin(epoch)
                 logs = self._run_train_epoch(data, callbacks)
                 if logs is None:  # the data ran out before the first batch of this epoch
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                        "can generate at least `steps_per_epoch * epochs` batches.",
+                        stacklevel=2,
+                    )
                     break
                 if val_data is not None and self._should_eval(epoch, validation_freq):
                     val_logs = self._run_test(val_data, callbacks)

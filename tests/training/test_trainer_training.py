@@ -386,3 +386,39 @@ def test_fit_matches_real_keras(optimizer, loss, target):
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=2e-4)
+
+
+def test_shuffling_orders_and_exhausted_generator_warning():
+    seen = []
+
+    class Recorder(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            seen.append(np.asarray(x)[:, 0].copy())
+            return self.dense(x)
+
+    x = np.repeat(np.arange(20, dtype=np.float32)[:, None], 2, axis=1)
+    y = np.zeros((20, 1), np.float32)
+    model = Recorder()
+    model.compile(optimizer="sgd", loss="mse")
+    model(x[:1])  # builds the model (its first calls may see placeholder data)
+    seen.clear()
+    model.fit(x, y, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    assert [b.tolist() for b in seen] == [list(range(i, i + 5)) for i in range(0, 20, 5)]
+    for shuffle in (True, "batch"):
+        seen.clear()
+        set_random_seed(0)
+        model.fit(x, y, batch_size=5, epochs=2, shuffle=shuffle, verbose=0)
+        epochs = [np.concatenate(seen[:4]), np.concatenate(seen[4:])]
+        for e in epochs:
+            assert sorted(e.tolist()) == list(range(20))  # every sample once per epoch
+        assert epochs[0].tolist() != list(range(20))
+        if shuffle == "batch":  # whole batches move together
+            assert all(b.tolist() == list(range(int(b[0]), int(b[0]) + 5)) for b in seen)
+    finite = ((x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5))
+    with pytest.warns(UserWarning, match="ran out of data"):
+        hist = model.fit(finite, epochs=3, verbose=0)
+    assert len(hist.history["loss"]) == 1
