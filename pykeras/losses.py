@@ -319,6 +319,8 @@ def standardize_reduction(reduction):
 def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Weights per-sample `values` and reduces them to a scalar Tensor (see module docstring)."""
     K = _K()
+    if sample_weight is None and (reduction == "sum_over_batch_size" or reduction == "mean"):
+        return K.mean(values) if values.ndim else values
     if reduction is None or reduction == "none" or len(values.shape) == 0:
         return values if sample_weight is None else values * _weights_like(values, sample_weight)
     if sample_weight is not None:
