@@ -158,6 +158,12 @@ def _confusion_inputs(y_true, y_pred, sample_weight, class_id, top_k):
     return y_true.ravel(), y_pred.ravel(), w.ravel()
 
 
+def _ratio(a, b):
+    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    safe = np.where(b == 0, 1.0, b)
+    return np.where(b == 0, 0.0, a / safe)
+
+
 class _ThresholdCounts(Metric):
     """True/false positives/negatives at a list of thresholds (a prediction > threshold is positive)."""
 
@@ -236,6 +242,9 @@ class AUC(_ThresholdCounts):
                  from_logits=False):
         if curve.upper() not in ("ROC", "PR"):
             raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["ROC", "PR"]')
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". Expected values are '
+                             '["interpolation", "majoring", "minoring"]')
         if num_thresholds <= 1 and thresholds is None:
             raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
         if thresholds is None:
@@ -257,17 +266,35 @@ class AUC(_ThresholdCounts):
 
     def result(self):
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return np.float32(self._interpolated_pr_auc())
+        recall = _ratio(tp, tp + fn)
         if self.curve == "ROC":
-            tpr = tp / np.maximum(tp + fn, 1e-12)
-            fpr = fp / np.maximum(fp + tn, 1e-12)
-            x, y = fpr, tpr
+            x, y = _ratio(fp, fp + tn), recall
         else:
-            recall = tp / np.maximum(tp + fn, 1e-12)
-            precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-12), 1.0)
-            x, y = recall, precision
-        # Thresholds ascend, so x descends: integrate over consecutive pairs.
-        area = np.sum((x[:-1] - x[1:]) * (y[:-1] + y[1:]) / 2.0)
-        return np.float32(area)
+            x, y = recall, _ratio(tp, tp + fp)
+        # Thresholds ascend, so x descends: a Riemann sum over consecutive pairs.
+        if self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        elif self.summation_method == "majoring":
+            heights = np.maximum(y[:-1], y[1:])
+        else:
+            heights = (y[:-1] + y[1:]) / 2.0
+        return np.float32(np.sum((x[:-1] - x[1:]) * heights))
+
+    def _interpolated_pr_auc(self):
+        """Davis & Goadrich's interpolation of the precision-recall curve between thresholds
+        (precision varies as a ratio of linear functions of the positive count), as Keras."""
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _ratio(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        p_ratio = np.where(both, _ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        increments = _ratio(slope * (dtp + intercept * np.log(p_ratio)), np.maximum(tp[1:] + fn[1:], 0))
+        return np.sum(increments)
 
     def get_config(self):
         config = Metric.get_config(self)
