@@ -91,5 +91,6 @@ def test_openmp_spin_is_bounded_unless_the_user_chose():
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["10000", "None"]
-    r = run_python(code, OMP_WAIT_POLICY="active")
+    r = subprocess.run([sys.executable, "-c", code], env=dict(env, OMP_WAIT_POLICY="active"), capture_output=True,
+                       text=True, cwd=tempfile.gettempdir())
     assert r.stdout.split() == ["None", "active"]
