@@ -141,8 +141,8 @@ class _SpatialDropout(Dropout):
         return (shape[0],) + (1,) * self.rank + (shape[-1],)
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy, "rate": self.rate,
-                  "seed": self.seed}
+        # Keras's spatial dropouts take no `trainable` argument, so their config has none.
+        config = {"name": self.name, "dtype": self.dtype_policy, "rate": self.rate, "seed": self.seed}
         if self.rank > 1:
             config["data_format"] = self.data_format
         return config
