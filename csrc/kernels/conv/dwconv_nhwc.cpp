@@ -3,7 +3,10 @@
 // cm = cin * multiplier weights per tap, output channel c * multiplier + m reading input c.
 //
 // Threads own output rows (forward), dx rows (backward-data) or fixed partitions of output rows
-// (weight gradient, partial sums added in partition order), as in the dense kernels. With a
+// (weight gradient, partial sums added in partition order), as in the dense kernels. When both
+// gradients are wanted (2-d), each partition also computes the dx rows that lie under its output
+// rows, right after their dy rows were used for the weight gradient, so dy is read from memory
+// once for both (the depthwise passes are bound by memory traffic, not arithmetic). With a
 // multiplier above 1 each input row is first expanded to cm channels (every value repeated
 // multiplier times, cached per thread), after which every path is the multiplier-1 case; the
 // input gradient is then computed in that expanded space and folded over the multiplier.
