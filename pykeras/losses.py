@@ -21,10 +21,17 @@ EPSILON = 1e-7
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
-def _K():
-    from pykeras import backend
+_backend = None
 
-    return backend
+
+def _K():
+    """pykeras.backend, imported on first use (pykeras/__init__ imports this module early)."""
+    global _backend
+    if _backend is None:
+        from pykeras import backend
+
+        _backend = backend
+    return _backend
 
 
 def _is_tensor(x):
