@@ -118,7 +118,10 @@ float reduce_contiguous(const float* p, int64_t n, const T& t, VecF s) {
       const int w = static_cast<int>(std::min<int64_t>(kWidth, end - i));
       acc[k] = C::op(acc[k], select(first_lanes(w), t(load_partial(p + i, w), s), C::id()));
     }
-    total = C::op1(total, C::h(C::op(C::op(acc[0], acc[1]), C::op(acc[2], acc[3]))));
+    for (int step = 1; step < kAcc; step *= 2) {  // pairwise fold of the accumulators
+      for (int k = 0; k + step < kAcc; k += 2 * step) acc[k] = C::op(acc[k], acc[k + step]);
+    }
+    total = C::op1(total, C::h(acc[0]));
   }
   return total;
 }
