@@ -66,3 +66,13 @@ def _apply_environment():
 
 
 _apply_environment()
+
+
+def enable_unsafe_deserialization():
+    """Lets loading rebuild Python lambdas stored in saved configs (Keras's switch of this name).
+
+    Only for files you trust: a lambda in a file is code that runs when the model runs.
+    """
+    from pykeras.saving.serialization_lib import enable_unsafe_deserialization as enable
+
+    enable()

@@ -33,6 +33,11 @@ struct Problem {
 
 struct Table {
   void (*sgemm)(const Problem& p);
+  // The full register tile alone, for benchmarks: C[mr x nr] (row stride ldc) = A @ B with A in
+  // a k-major panel (element (r, kk) at a[kk * mr + r]) and B in a panel (element (kk, j) at
+  // b[kk * nr + j]), as the packed path feeds it.
+  void (*ukernel_tile)(int64_t k, const float* a, const float* b, float* c, int64_t ldc);
+  int mr, nr;  // register tile of this path
 };
 
 extern const Table table_generic, table_avx2, table_avx512;
