@@ -90,6 +90,10 @@ inline MaskF is_inf(VecF a) { return {_mm512_fpclass_ps_mask(a.v, 0x18)}; }  // 
 inline uint32_t mask_bits(MaskF a) { return a.m; }
 // The first n lanes (0 <= n <= kWidth).
 inline MaskF first_lanes(int n) { return {first_n(n)}; }
+// Store of a whole vector to a vector-aligned address, bypassing the caches (non-temporal);
+// stream_fence() orders such stores before later ones (call it before other threads read).
+inline void store_stream(float* p, VecF a) { _mm512_stream_ps(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
 // Writes the first n lanes of the mask as bytes 0 / 1 (numpy bool).
 inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
   const __m128i ones = _mm_maskz_set1_epi8(a.m, 1);
@@ -192,6 +196,8 @@ inline VecF split_exponent(VecF x, VecF* e) {
 inline MaskF is_inf(VecF a) { return cmp_eq(abs(a), set1(INFINITY)); }
 inline uint32_t mask_bits(MaskF a) { return static_cast<uint32_t>(_mm256_movemask_ps(a.m)); }
 inline MaskF first_lanes(int n) { return {_mm256_castsi256_ps(first_n(n))}; }
+inline void store_stream(float* p, VecF a) { _mm256_stream_ps(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
 inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
   const uint32_t bits = mask_bits(a);
   for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>((bits >> i) & 1u);
@@ -265,6 +271,8 @@ inline VecF split_exponent(VecF x, VecF* e) {
 inline MaskF is_inf(VecF a) { return {std::fabs(a.v) == INFINITY}; }
 inline uint32_t mask_bits(MaskF a) { return a.m ? 1u : 0u; }
 inline MaskF first_lanes(int n) { return {n > 0}; }
+inline void store_stream(float* p, VecF a) { *p = a.v; }
+inline void stream_fence() {}
 inline void store_mask_u8(uint8_t* p, MaskF a, int n) { if (n > 0) *p = a.m ? 1 : 0; }
 #endif
 

@@ -98,14 +98,14 @@ def test_reference_philox_matches_published_answers():
         0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]
 
 
-def test_uniform_words_follow_the_documented_layout(isa):
-    # Element i uses word (i % 64) // 16 of block (i // 64) * 16 + i % 16, with key = seed and
-    # counter = (block low, block high, stream low, stream high).
-    seed, stream = (7 << 32) | 3, (5 << 32) | 9
+def test_dropout_mask_follows_the_documented_layout(isa):
+    # Element 64 g + 16 w + l takes word w of block 16 g + l, with key = seed and counter =
+    # (block low, block high, stream low, stream high); it is kept when (word >> 8) / 2^24 >= rate.
+    seed, stream, rate = (7 << 32) | 3, (5 << 32) | 9, 0.5
     n = 64 * 3 + 5
-    u = _core.random.uniform((n,), seed=seed, stream=stream)
+    y = _core.random.dropout(np.ones(n, np.float32), rate, seed=seed, stream=stream)
     key = [seed & 0xFFFFFFFF, seed >> 32]
     for i in range(n):
         block = (i // 64) * 16 + i % 16
         word = philox4x32_10([block & 0xFFFFFFFF, block >> 32, stream & 0xFFFFFFFF, stream >> 32], key)[(i % 64) // 16]
-        assert u[i] == np.float32((word >> 8) / 2**24), i
+        assert (y[i] != 0) == ((word >> 8) / 2**24 >= rate), i

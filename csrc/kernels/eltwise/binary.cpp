@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "kernels/eltwise/eltwise.h"
+#include "kernels/eltwise/stream.h"
 #include "runtime/threading.h"
 #include "simd/vec.h"
 
@@ -57,40 +58,29 @@ struct Le { MaskF operator()(VecF a, VecF b) const { return cmp_le(a, b); } };
 struct Gt { MaskF operator()(VecF a, VecF b) const { return cmp_gt(a, b); } };
 struct Ge { MaskF operator()(VecF a, VecF b) const { return cmp_ge(a, b); } };
 
-// Stores f(a, b) for a float result or a comparison mask as bytes.
-template <class F>
-inline void put(float* out, VecF a, VecF b, int w, const F& f) {
-  if (w == kWidth) store(out, f(a, b)); else store_partial(out, f(a, b), w);
-}
-template <class F>
-inline void put(uint8_t* out, VecF a, VecF b, int w, const F& f) {
-  store_mask_u8(out, f(a, b), w);
-}
-
 // out[0..n) = f(a[i * sa], b[i * sb]) for strides sa, sb in {0, 1} (never both 0 for n > 1).
-template <class F, class Out>
-void segment(const F& f, const float* a, int64_t sa, const float* b, int64_t sb, Out* out, int64_t n) {
-  int64_t i = 0;
+// Float results go through map_store (aligned, streamed when huge); masks are written as bytes.
+template <class F>
+void segment(const F& f, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n, bool stream) {
   if (sa != 0 && sb != 0) {
-    for (; i + kWidth <= n; i += kWidth) put(out + i, load(a + i), load(b + i), kWidth, f);
-    if (i < n) {
-      const int w = static_cast<int>(n - i);
-      put(out + i, load_partial(a + i, w), load_partial(b + i, w), w, f);
-    }
+    map_store(out, 0, n, stream, [&](int64_t i, int w) { return f(load_n(a + i, w), load_n(b + i, w)); });
   } else if (sb == 0) {
     const VecF vb = set1(*b);
-    for (; i + kWidth <= n; i += kWidth) put(out + i, load(a + i * sa), vb, kWidth, f);
-    if (i < n) {
-      const int w = static_cast<int>(n - i);
-      put(out + i, sa ? load_partial(a + i, w) : set1(*a), vb, w, f);
-    }
+    if (sa != 0) map_store(out, 0, n, stream, [&](int64_t i, int w) { return f(load_n(a + i, w), vb); });
+    else map_store(out, 0, n, stream, [&](int64_t, int) { return f(set1(*a), vb); });
   } else {
     const VecF va = set1(*a);
-    for (; i + kWidth <= n; i += kWidth) put(out + i, va, load(b + i), kWidth, f);
-    if (i < n) {
-      const int w = static_cast<int>(n - i);
-      put(out + i, va, load_partial(b + i, w), w, f);
-    }
+    map_store(out, 0, n, stream, [&](int64_t i, int w) { return f(va, load_n(b + i, w)); });
+  }
+}
+
+template <class F>
+void segment(const F& f, const float* a, int64_t sa, const float* b, int64_t sb, uint8_t* out, int64_t n, bool) {
+  for (int64_t i = 0; i < n; i += kWidth) {
+    const int w = static_cast<int>(std::min<int64_t>(kWidth, n - i));
+    const VecF va = sa ? load_partial(a + i, w) : set1(*a);
+    const VecF vb = sb ? load_partial(b + i, w) : set1(*b);
+    store_mask_u8(out + i, f(va, vb), w);
   }
 }
 
@@ -135,9 +125,15 @@ void walk(const Broadcast& bc, int64_t lo, int64_t hi, Seg seg) {
 template <class F, class Out>
 void run_binary(const F& f, const Broadcast& bc, const float* a, const float* b, Out* out, int64_t grain) {
   const int64_t sa = bc.stride_a[bc.ndim - 1], sb = bc.stride_b[bc.ndim - 1];
-  parallel_for(0, total_size(bc), grain, [&](int64_t lo, int64_t hi) {
+  const int64_t n = total_size(bc);
+  const bool stream = stream_output(n);
+  parallel_for(0, n, grain, [&](int64_t lo, int64_t hi) {
+    const F fl = f;
+    const float* const as = a;
+    const float* const bs = b;
+    Out* const os = out;
     walk(bc, lo, hi, [&](int64_t oa, int64_t ob, int64_t pos, int64_t len) {
-      segment(f, a + oa, sa, b + ob, sb, out + pos, len);
+      segment(fl, as + oa, sa, bs + ob, sb, os + pos, len, stream);
     });
   });
 }
@@ -239,19 +235,19 @@ void binary_backward(BinaryOp op, const Broadcast& bc, const float* a, const flo
 
 void broadcast(const Broadcast& bc, const float* a, float scale, float* out) {
   const int64_t sa = bc.stride_a[bc.ndim - 1];
-  const VecF s = set1(scale);
-  parallel_for(0, total_size(bc), kGrain, [&](int64_t lo, int64_t hi) {
+  const int64_t n = total_size(bc);
+  const bool stream = stream_output(n);
+  parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+    const VecF s = set1(scale);
+    const float* const as = a;
+    float* const os = out;
     walk(bc, lo, hi, [&](int64_t oa, int64_t, int64_t pos, int64_t len) {
-      const float* pa = a + oa;
-      float* o = out + pos;
+      const float* pa = as + oa;
       if (sa == 0) {
         const VecF v = set1(*pa) * s;
-        for (int64_t i = 0; i < len; i += kWidth) store_partial(o + i, v, static_cast<int>(std::min<int64_t>(kWidth, len - i)));
-        return;
-      }
-      for (int64_t i = 0; i < len; i += kWidth) {
-        const int w = static_cast<int>(std::min<int64_t>(kWidth, len - i));
-        store_partial(o + i, load_partial(pa + i, w) * s, w);
+        map_store(os + pos, 0, len, stream, [&](int64_t, int) { return v; });
+      } else {
+        map_store(os + pos, 0, len, stream, [&](int64_t i, int w) { return load_n(pa + i, w) * s; });
       }
     });
   });

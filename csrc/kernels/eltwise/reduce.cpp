@@ -5,8 +5,8 @@
 // Determinism and accuracy: the reduced axis is cut into superblocks of a fixed size (kSuper
 // elements for rows, the same amount of data for columns), fixed by the shape alone. Each
 // superblock is reduced on its own: rows (inner == 1) in blocks of kBlock elements with kAcc
-// vector accumulators, columns (inner > 1) one vector of adjacent columns at a time in blocks of
-// kColBlock rows; block results are folded in order. The superblock partials are then folded in
+// vector accumulators, columns (inner > 1) in tiles of up to kColTile columns, row by row into an
+// L1-resident accumulator folded every kColBlock rows; block results are folded in order. The superblock partials are then folded in
 // order. Threads take whole superblocks (or whole rows), so the result is bitwise the same for any
 // thread count, and summation error grows with the block sizes and the number of blocks rather
 // than with len (float32 accumulation throughout).
@@ -118,7 +118,10 @@ float reduce_contiguous(const float* p, int64_t n, const T& t, VecF s) {
       const int w = static_cast<int>(std::min<int64_t>(kWidth, end - i));
       acc[k] = C::op(acc[k], select(first_lanes(w), t(load_partial(p + i, w), s), C::id()));
     }
-    total = C::op1(total, C::h(C::op(C::op(acc[0], acc[1]), C::op(acc[2], acc[3]))));
+    for (int step = 1; step < kAcc; step *= 2) {  // pairwise fold of the accumulators
+      for (int k = 0; k + step < kAcc; k += 2 * step) acc[k] = C::op(acc[k], acc[k + step]);
+    }
+    total = C::op1(total, C::h(acc[0]));
   }
   return total;
 }
@@ -152,29 +155,55 @@ void reduce_rows(const ReduceShape& s, const float* x, const float* shift, float
 
 // ------------------------------------------------------------------------- columns (inner > 1)
 
-// Rows per column superblock: about kSuper elements, a whole number of blocks.
+// Columns are reduced in tiles of up to kColTile adjacent columns (4 KB of a row). A tile walks
+// its rows in order, adding each row segment into a block accumulator kept in L1 (one vector
+// operation per kWidth columns, streaming whole row segments from memory); every kColBlock rows
+// the block accumulator is folded into the superblock's. Rows per superblock: about kSuper
+// elements of the tile, a whole number of blocks.
+constexpr int64_t kColTile = 1024;
+
+int64_t column_tile(int64_t inner) { return std::min(inner, kColTile); }
+
 int64_t column_super_rows(int64_t inner) {
-  const int64_t rows = std::max<int64_t>(kColBlock, kSuper / std::max<int64_t>(1, inner));
+  const int64_t rows = std::max<int64_t>(kColBlock, kSuper / std::max<int64_t>(1, column_tile(inner)));
   return rows / kColBlock * kColBlock;
 }
 
-// Reduces rows [r0, r1) of w adjacent columns starting at x (row stride inner).
+// Reduces rows [r0, r1) of the `width` columns starting at x (row stride inner) into out[width];
+// shift (may be null) holds the per-column transform parameter.
 template <class C, class T>
-VecF reduce_column_vector(const float* x, int64_t r0, int64_t r1, int64_t inner, int w, const T& t, VecF s) {
-  VecF total = C::id();
+void reduce_column_tile(const float* x, int64_t r0, int64_t r1, int64_t inner, int64_t width, const float* shift,
+                        const T& t, float* out) {
+  alignas(64) float total[kColTile];
+  alignas(64) float block[kColTile];
+  const int64_t vecs = (width + kWidth - 1) / kWidth;
+  for (int64_t v = 0; v < vecs; ++v) store(total + v * kWidth, C::id());
   for (int64_t b = r0; b < r1; b += kColBlock) {
-    VecF acc = C::id();
+    for (int64_t v = 0; v < vecs; ++v) store(block + v * kWidth, C::id());
     const int64_t end = std::min(r1, b + kColBlock);
-    for (int64_t l = b; l < end; ++l) acc = C::op(acc, t(load_partial(x + l * inner, w), s));
-    total = C::op(total, acc);
+    for (int64_t l = b; l < end; ++l) {
+      const float* row = x + l * inner;
+      for (int64_t v = 0; v < vecs; ++v) {
+        const int64_t c = v * kWidth;
+        const int w = static_cast<int>(std::min<int64_t>(kWidth, width - c));
+        const VecF sh = shift ? load_partial(shift + c, w) : zero();
+        const VecF val = select(first_lanes(w), t(load_partial(row + c, w), sh), C::id());
+        store(block + c, C::op(load(block + c), val));
+      }
+    }
+    for (int64_t v = 0; v < vecs; ++v) store(total + v * kWidth, C::op(load(total + v * kWidth), load(block + v * kWidth)));
   }
-  return select(first_lanes(w), total, C::id());
+  for (int64_t c = 0; c < width; c += kWidth) {
+    const int w = static_cast<int>(std::min<int64_t>(kWidth, width - c));
+    store_partial(out + c, load(total + c), w);
+  }
 }
 
 template <class C, class T>
 void reduce_columns(const ReduceShape& s, const float* x, const float* shift, float* y, const T& t) {
   const int64_t len = s.len, inner = s.inner;
-  const int64_t vecs = (inner + kWidth - 1) / kWidth;
+  const int64_t tile = column_tile(inner);
+  const int64_t tiles = (inner + tile - 1) / tile;
   const int64_t super_rows = column_super_rows(inner);
   const int64_t supers = std::max<int64_t>(1, (len + super_rows - 1) / super_rows);
   AlignedBuffer<float> partial;
@@ -183,28 +212,29 @@ void reduce_columns(const ReduceShape& s, const float* x, const float* shift, fl
     partial.reserve(static_cast<size_t>(s.outer * supers * inner));
     part = partial.data();
   }
-  const int64_t items = s.outer * supers * vecs;
-  const int64_t grain = std::max<int64_t>(1, kSuper / std::max<int64_t>(1, std::min(len, super_rows) * kWidth));
+  const int64_t items = s.outer * supers * tiles;
+  const int64_t grain = std::max<int64_t>(1, kSuper / std::max<int64_t>(1, std::min(len, super_rows) * tile));
   parallel_for(0, items, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t it = lo; it < hi; ++it) {
-      const int64_t o = it / (supers * vecs), rest = it % (supers * vecs);
-      const int64_t b = rest / vecs, c = (rest % vecs) * kWidth;
-      const int w = static_cast<int>(std::min<int64_t>(kWidth, inner - c));
-      const VecF sh = shift ? load_partial(shift + o * inner + c, w) : zero();
+      const int64_t o = it / (supers * tiles), rest = it % (supers * tiles);
+      const int64_t b = rest / tiles, c = (rest % tiles) * tile;
+      const int64_t width = std::min(tile, inner - c);
       const int64_t r0 = b * super_rows, r1 = std::min(len, r0 + super_rows);
-      const VecF v = reduce_column_vector<C>(x + o * len * inner + c, r0, r1, inner, w, t, sh);
-      store_partial(part + (o * supers + b) * inner + c, v, w);
+      reduce_column_tile<C>(x + o * len * inner + c, r0, r1, inner, width, shift ? shift + o * inner + c : nullptr,
+                            t, part + (o * supers + b) * inner + c);
     }
   });
   if (supers == 1) return;
-  for (int64_t o = 0; o < s.outer; ++o) {
-    for (int64_t c = 0; c < inner; c += kWidth) {
-      const int w = static_cast<int>(std::min<int64_t>(kWidth, inner - c));
-      VecF v = load_partial(part + o * supers * inner + c, w);
-      for (int64_t b = 1; b < supers; ++b) v = C::op(v, load_partial(part + (o * supers + b) * inner + c, w));
-      store_partial(y + o * inner + c, v, w);
+  parallel_for(0, s.outer, std::max<int64_t>(1, kSuper / std::max<int64_t>(1, supers * inner)), [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o) {
+      for (int64_t c = 0; c < inner; c += kWidth) {
+        const int w = static_cast<int>(std::min<int64_t>(kWidth, inner - c));
+        VecF v = load_partial(part + o * supers * inner + c, w);
+        for (int64_t b = 1; b < supers; ++b) v = C::op(v, load_partial(part + (o * supers + b) * inner + c, w));
+        store_partial(y + o * inner + c, v, w);
+      }
     }
-  }
+  });
 }
 
 template <class C, class T = Plain>

@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "kernels/eltwise/eltwise.h"
+#include "kernels/eltwise/stream.h"
 #include "runtime/threading.h"
 #include "simd/math.h"
 #include "simd/vec.h"
@@ -80,15 +81,10 @@ float row_sum(int64_t n, F f) {
   return total;
 }
 
-// Applies y[i..] = f(i, width) over a row.
+// Applies y[i..] = f(i, width) over a row (aligned stores, see stream.h).
 template <class F>
 void row_map(int64_t n, float* y, F f) {
-  int64_t i = 0;
-  for (; i + kWidth <= n; i += kWidth) store(y + i, f(i, kWidth));
-  if (i < n) {
-    const int w = static_cast<int>(n - i);
-    store_partial(y + i, f(i, w), w);
-  }
+  map_store(y, 0, n, false, f);
 }
 
 // Zeroes lanes >= w (the padding lanes of a partial step).
@@ -106,13 +102,11 @@ void softmax_row(bool log, const float* x, float* y, int64_t n) {
     row_map(n, y, [&](int64_t i, int w) { return shifted(load_partial(x + i, w), m, inf_row) - ls; });
     return;
   }
-  const float s = row_sum(n, [&](int64_t i, int w) {
-    const VecF e = keep_lanes(exp(shifted(load_partial(x + i, w), m, inf_row)), w);
-    if (w == kWidth) store(y + i, e); else store_partial(y + i, e, w);
-    return e;
-  });
+  // exp(x - max) stored, then summed from the row just written (still in L1).
+  row_map(n, y, [&](int64_t i, int w) { return exp(shifted(load_n(x + i, w), m, inf_row)); });
+  const float s = row_sum(n, [&](int64_t i, int w) { return load_partial(y + i, w); });
   const VecF r = set1(1.0f / s);
-  row_map(n, y, [&](int64_t i, int w) { return load_partial(y + i, w) * r; });
+  row_map(n, y, [&](int64_t i, int w) { return load_n(y + i, w) * r; });
 }
 
 void softmax_backward_row(bool log, const float* y, const float* dy, float* dx, int64_t n) {
@@ -124,7 +118,7 @@ void softmax_backward_row(bool log, const float* y, const float* dy, float* dx, 
   }
   // dx = y (dy - sum(dy y))
   const VecF s = set1(row_sum(n, [&](int64_t i, int w) { return load_partial(dy + i, w) * load_partial(y + i, w); }));
-  row_map(n, dx, [&](int64_t i, int w) { return load_partial(y + i, w) * (load_partial(dy + i, w) - s); });
+  row_map(n, dx, [&](int64_t i, int w) { return load_n(y + i, w) * (load_n(dy + i, w) - s); });
 }
 
 // ------------------------------------------------------------------------- column primitives

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "kernels/eltwise/eltwise.h"
+#include "kernels/eltwise/stream.h"
 #include "runtime/threading.h"
 #include "simd/math.h"
 #include "simd/vec.h"
@@ -42,39 +43,39 @@ inline MaskF is_neg_inf(VecF x) { return cmp_lt(x, set1(-FLT_MAX)); }
 // ------------------------------------------------------------------------- streaming loops
 
 template <class Op>
-void run_fwd(const Op& op, const float* x, float* y, int64_t n) {
-  parallel_for(0, n, Op::kGrain, [&](int64_t lo, int64_t hi) {
-    int64_t i = lo;
-    for (; i + kWidth <= hi; i += kWidth) store(y + i, op.fwd(load(x + i)));
-    if (i < hi) {
-      const int w = static_cast<int>(hi - i);
-      store_partial(y + i, op.fwd(load_partial(x + i, w)), w);
-    }
+void run_fwd(const Op& op_ref, const float* x, float* y, int64_t n) {
+  const bool stream = stream_output(n);
+  parallel_for(0, n, Op::kGrain, [=](int64_t lo, int64_t hi) {
+    // Local copies: the vector stores may alias anything, so values read through the closure
+    // would be reloaded on every iteration.
+    const Op op = op_ref;
+    const float* const xs = x;
+    map_store(y, lo, hi, stream, [&](int64_t i, int w) { return op.fwd(load_n(xs + i, w)); });
   });
 }
 
 // dx = g(in, dy) where in is x or y.
 template <class G>
 void run_bwd(int64_t grain, const G& g, const float* in, const float* dy, float* dx, int64_t n) {
-  parallel_for(0, n, grain, [&](int64_t lo, int64_t hi) {
-    int64_t i = lo;
-    for (; i + kWidth <= hi; i += kWidth) store(dx + i, g(load(in + i), load(dy + i)));
-    if (i < hi) {
-      const int w = static_cast<int>(hi - i);
-      store_partial(dx + i, g(load_partial(in + i, w), load_partial(dy + i, w)), w);
-    }
+  const bool stream = stream_output(n);
+  parallel_for(0, n, grain, [=](int64_t lo, int64_t hi) {
+    const G gl = g;
+    const float* const ins = in;
+    const float* const dys = dy;
+    map_store(dx, lo, hi, stream, [&](int64_t i, int w) { return gl(load_n(ins + i, w), load_n(dys + i, w)); });
   });
 }
 
 template <class Op>
-void run_backward(const Op& op, const float* x, const float* y, const float* dy, float* dx, int64_t n) {
+void run_backward(const Op& op_ref, const float* x, const float* y, const float* dy, float* dx, int64_t n) {
+  const Op op = op_ref;
   if constexpr (Op::kFromY) {
     if (y != nullptr) {
-      run_bwd(Op::kGrain, [&](VecF v, VecF d) { return op.bwd_y(v, d); }, y, dy, dx, n);
+      run_bwd(Op::kGrain, [op](VecF v, VecF d) { return op.bwd_y(v, d); }, y, dy, dx, n);
       return;
     }
   }
-  run_bwd(Op::kGrain, [&](VecF v, VecF d) { return op.bwd_x(v, d); }, x, dy, dx, n);
+  run_bwd(Op::kGrain, [op](VecF v, VecF d) { return op.bwd_x(v, d); }, x, dy, dx, n);
 }
 
 // Applies a scalar function lane by lane.
