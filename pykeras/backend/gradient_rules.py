@@ -33,6 +33,9 @@ def unbroadcast(g, shape):
     """Sums g over the axes that broadcasting added or stretched to reach g.shape from `shape`."""
     if g.shape == shape:
         return g
+    r = kernels.reduce_to_shape(g, shape)
+    if r is not None:
+        return r
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
@@ -74,8 +77,20 @@ def subtract(node, g):
     return gx, gy
 
 
+def _native_binary(name, node, g):
+    """(dx, dy) from the native kernel for large operands, or None."""
+    if g.size < kernels.NATIVE_ELTWISE_MIN:
+        return None
+    x, y = node.saved[0], node.saved[1]
+    p = node.parents
+    return kernels.binary_backward(name, x, y, g, p[0] is not None, p[1] is not None)
+
+
 @rule
 def multiply(node, g):
+    r = _native_binary("multiply", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     p = node.parents
     gx = gy = None
@@ -92,6 +107,9 @@ def multiply(node, g):
 
 @rule
 def divide(node, g):
+    r = _native_binary("divide", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     p = node.parents
     gx = g / y
@@ -126,6 +144,9 @@ def arctan2(node, g):
 @rule
 def maximum(node, g):
     # Ties go to x (TensorFlow's convention).
+    r = _native_binary("maximum", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     mask = np.greater_equal(x, y)
     p = node.parents
@@ -135,6 +156,9 @@ def maximum(node, g):
 
 @rule
 def minimum(node, g):
+    r = _native_binary("minimum", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     mask = np.less_equal(x, y)
     p = node.parents
@@ -510,20 +534,32 @@ def prod(node, g):
 
 @rule
 def var(node, g):
-    # saved = (x, mean (keepdims), axes, keepdims, n)
-    x, m, axes, keepdims, n = node.saved
+    # saved = (x, y, axes, keepdims, n): d var / dx = 2 (x - mean) / n
+    x, y, axes, keepdims, n = node.saved
+    r = kernels.reduce_backward("var", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
+    m = np.mean(x, axis=axes, keepdims=True)
     return ((x - m) * (_expand(g, x.ndim, axes, keepdims) * (2.0 / n)),)
 
 
 @rule
 def std(node, g):
-    x, m, s, axes, keepdims, n = node.saved
-    return ((x - m) * (_expand(g, x.ndim, axes, keepdims) / (s * n)),)
+    # d std / dx = (x - mean) / (n std)
+    x, y, axes, keepdims, n = node.saved
+    r = kernels.reduce_backward("std", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
+    m = np.mean(x, axis=axes, keepdims=True)
+    return ((x - m) * (_expand(g, x.ndim, axes, keepdims) / (_expand(y, x.ndim, axes, keepdims) * n)),)
 
 
 @rule
 def logsumexp(node, g):
     x, y, axes, keepdims = node.saved
+    r = kernels.reduce_backward("logsumexp", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
     return (np.exp(x - _expand(y, x.ndim, axes, keepdims)) * _expand(g, x.ndim, axes, keepdims),)
 
 

@@ -242,23 +242,98 @@ def sigmoid_xent(logits, target, with_grad=False):
 
 def scale_rows(grad, g):
     """grad (rows, classes) times the per-row upstream gradient g (rows,)."""
-    return grad * g.reshape(-1, 1)
+    g2 = g.reshape(-1, 1)
+    if grad.size >= NATIVE_ELTWISE_MIN:
+        return binary("multiply", grad, np.ascontiguousarray(g2, grad.dtype), np.multiply)
+    return grad * g2
 
 
-column_sums = npk.column_sums
+def column_sums(a):
+    """Sums over every axis but the last (bias gradients)."""
+    a2 = a.reshape(-1, a.shape[-1])
+    return reduce("sum", a2, (0,), False, lambda: a2.sum(axis=0))
 sigmoid = npk.sigmoid
 
 
 # ------------------------------------------------------------------------------------------------
-# Elementwise
+# Elementwise binary ops with numpy broadcasting, and reductions. The ops call these only for
+# large arrays (NATIVE_ELTWISE_MIN elements); numpy runs when the native kernel is missing or an
+# operand is not a contiguous float32 array (a copy would cost more than numpy's strided loop).
+
+_binary = _native("eltwise", "binary")
+_binary_backward = _native("eltwise", "binary_backward")
+_reduce_to_shape = _native("eltwise", "reduce_to_shape")
+_reduce = _native("eltwise", "reduce")
+_reduce_backward = _native("eltwise", "reduce_backward")
+_argmax = _native("eltwise", "argmax")
+_argmin = _native("eltwise", "argmin")
+
+
+def _native_operand(a):
+    """a is a Python number or a C-contiguous float32 array."""
+    if a.__class__ is float or a.__class__ is int:
+        return True
+    return a.__class__ is np.ndarray and a.dtype is _F32 and a.flags.c_contiguous
+
+
+def binary(name, a, b, fallback):
+    """a <name> b (numpy broadcasting): native kernel when it exists and both operands suit it."""
+    if _binary is not None and _native_operand(a) and _native_operand(b):
+        return _binary(name, a, b)
+    return fallback(a, b)
+
+
+def binary_backward(name, a, b, dy, need_a, need_b):
+    """(da, db) reduced to the operands' shapes, or None when the rule's numpy formula should run."""
+    if (_binary_backward is not None and _native_operand(a) and _native_operand(b) and dy.dtype is _F32
+            and dy.flags.c_contiguous):
+        return _binary_backward(name, a, b, dy, need_a, need_b)
+    return None
+
+
+def reduce_to_shape(g, shape):
+    """g summed over the axes along which `shape` was broadcast to g.shape (large arrays only)."""
+    if _reduce_to_shape is not None and g.dtype is _F32 and g.size >= NATIVE_ELTWISE_MIN:
+        return _reduce_to_shape(f32c(g), shape)
+    return None
+
+
+def reduce(name, x, axes, keepdims, fallback):
+    """Reduction `name` (sum mean max min prod var std logsumexp) over `axes` (a tuple)."""
+    if _reduce is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+        return _reduce(name, x, axes, keepdims)
+    return fallback()
+
+
+def reduce_backward(name, x, y, dy, axes, keepdims):
+    """Native gradient of a reduction for large float32 inputs, else None."""
+    if _reduce_backward is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and dy.dtype is _F32:
+        return _reduce_backward(name, f32c(x), f32c(y), f32c(dy), axes, keepdims)
+    return None
+
+
+def arg_reduce(is_max, x, axis, keepdims):
+    """int32 argmax/argmin over one axis (None: the flattened array)."""
+    native = _argmax if is_max else _argmin
+    if native is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+        r = native(x, axis, keepdims)
+    else:
+        r = (np.argmax if is_max else np.argmin)(x, axis=axis, keepdims=keepdims) if axis is not None else \
+            (np.argmax if is_max else np.argmin)(x)
+    return np.asarray(r).astype(np.int32)
+
 
 def add(a, b):
-    """a + b with numpy broadcasting."""
-    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32 and a.shape == b.shape:
-        try:
-            return _add(a, b)
-        except TypeError:
-            pass
+    """a + b (numpy broadcasting), native for large float32 operands."""
+    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32:
+        if _binary is not None:
+            if a.flags.c_contiguous and b.flags.c_contiguous:
+                return _binary("add", a, b)
+        elif a.shape == b.shape:
+            try:
+                return _add(a, b)
+            except TypeError:
+                pass
     return np.add(a, b)
 
 

@@ -46,6 +46,14 @@ def _shape_str(v):
     return str(tuple(np.shape(v)))
 
 
+_BIG = kernels.NATIVE_ELTWISE_MIN
+
+
+def _large(xv, yv):
+    """Whether a binary op on these operands is big enough for the native kernels."""
+    return ((xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG))
+
+
 def broadcast_error(name, xv, yv):
     return ValueError(f"{name}: incompatible shapes {_shape_str(xv)} and {_shape_str(yv)} (they do not broadcast)")
 
@@ -92,8 +100,7 @@ def normalize_axis(axis, ndim, name, shape=None):
 def add(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.add(xv, yv) if xv.__class__ is _ndarray and xv.size >= kernels.NATIVE_ELTWISE_MIN
-                   else np.add(xv, yv))
+        out = wrap(kernels.binary("add", xv, yv, np.add) if _large(xv, yv) else np.add(xv, yv))
     except ValueError:
         raise broadcast_error("add", xv, yv) from None
     if _active:
@@ -104,7 +111,7 @@ def add(x, y):
 def subtract(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.subtract(xv, yv))
+        out = wrap(kernels.binary("subtract", xv, yv, np.subtract) if _large(xv, yv) else np.subtract(xv, yv))
     except ValueError:
         raise broadcast_error("subtract", xv, yv) from None
     if _active:
@@ -115,7 +122,7 @@ def subtract(x, y):
 def multiply(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.multiply(xv, yv))
+        out = wrap(kernels.binary("multiply", xv, yv, np.multiply) if _large(xv, yv) else np.multiply(xv, yv))
     except ValueError:
         raise broadcast_error("multiply", xv, yv) from None
     if _active:
@@ -129,7 +136,7 @@ def divide(x, y):
         xv = np.asarray(xv, common._FLOATX_DTYPE)
         yv = np.asarray(yv, common._FLOATX_DTYPE)
     try:
-        out = wrap(np.true_divide(xv, yv))
+        out = wrap(kernels.binary("divide", xv, yv, np.true_divide) if _large(xv, yv) else np.true_divide(xv, yv))
     except ValueError:
         raise broadcast_error("divide", xv, yv) from None
     if _active:
@@ -166,7 +173,7 @@ def mod(x, y):
 def power(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.power(xv, yv))
+        out = wrap(kernels.binary("power", xv, yv, np.power) if _large(xv, yv) else np.power(xv, yv))
     except ValueError:
         raise broadcast_error("power", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -199,7 +206,7 @@ def divide_no_nan(x, y):
 def maximum(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.maximum(xv, yv))
+        out = wrap(kernels.binary("maximum", xv, yv, np.maximum) if _large(xv, yv) else np.maximum(xv, yv))
     except ValueError:
         raise broadcast_error("maximum", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -210,7 +217,7 @@ def maximum(x, y):
 def minimum(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.minimum(xv, yv))
+        out = wrap(kernels.binary("minimum", xv, yv, np.minimum) if _large(xv, yv) else np.minimum(xv, yv))
     except ValueError:
         raise broadcast_error("minimum", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -475,7 +482,8 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "sum")
     if xv.dtype.kind == "b":
         xv = xv.astype(np.int32)
-    out = wrap(np.sum(xv, axis=axes, keepdims=keepdims, dtype=xv.dtype if xv.dtype.kind != "b" else None))
+    out = wrap(kernels.reduce("sum", xv, axes, keepdims, lambda: np.sum(xv, axis=axes, keepdims=keepdims,
+                                                                       dtype=xv.dtype)))
     if _active and xv.dtype.kind == "f":
         record(out, G.sum, (x,), (xv.shape, axes, keepdims))
     return out
@@ -489,9 +497,13 @@ def mean(x, axis=None, keepdims=False):
     n = 1
     for a in axes:
         n *= xv.shape[a]
-    # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
-    s = _add_reduce(xv, axis=axes, keepdims=keepdims)
-    out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
+    if n and xv.size >= _BIG:
+        out = wrap(kernels.reduce("mean", xv, axes, keepdims,
+                                  lambda: _add_reduce(xv, axis=axes, keepdims=keepdims) * (1.0 / n)))
+    else:
+        # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
+        s = _add_reduce(xv, axis=axes, keepdims=keepdims)
+        out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
     if _active:
         record(out, G.mean, (x,), (xv.shape, axes, keepdims))
     return out
@@ -501,8 +513,8 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "max")
     if xv.size == 0 and initial is None:
         raise ValueError(f"max: cannot reduce an empty tensor of shape {xv.shape}")
-    out = wrap(np.max(xv, axis=axes, keepdims=keepdims) if initial is None
-               else np.max(xv, axis=axes, keepdims=keepdims, initial=initial))
+    out = wrap(kernels.reduce("max", xv, axes, keepdims, lambda: np.max(xv, axis=axes, keepdims=keepdims))
+               if initial is None else np.max(xv, axis=axes, keepdims=keepdims, initial=initial))
     if _active and xv.dtype.kind == "f":
         record(out, G.max, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -512,8 +524,8 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "min")
     if xv.size == 0 and initial is None:
         raise ValueError(f"min: cannot reduce an empty tensor of shape {xv.shape}")
-    out = wrap(np.min(xv, axis=axes, keepdims=keepdims) if initial is None
-               else np.min(xv, axis=axes, keepdims=keepdims, initial=initial))
+    out = wrap(kernels.reduce("min", xv, axes, keepdims, lambda: np.min(xv, axis=axes, keepdims=keepdims))
+               if initial is None else np.min(xv, axis=axes, keepdims=keepdims, initial=initial))
     if _active and xv.dtype.kind == "f":
         record(out, G.min, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -525,7 +537,7 @@ amin = min
 
 def prod(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "prod")
-    out = wrap(np.prod(xv, axis=axes, keepdims=keepdims))
+    out = wrap(kernels.reduce("prod", xv, axes, keepdims, lambda: np.prod(xv, axis=axes, keepdims=keepdims)))
     if _active and xv.dtype.kind == "f":
         record(out, G.prod, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -534,32 +546,41 @@ def prod(x, axis=None, keepdims=False):
 def var(x, axis=None, keepdims=False):
     """Population variance (Keras: no Bessel correction)."""
     xv, axes = _reduce_setup(x, axis, "var", float_result=True)
-    m = np.mean(xv, axis=axes, keepdims=True)
-    d = xv - m
-    out = wrap(np.mean(np.square(d), axis=axes, keepdims=keepdims))
+
+    def numpy_var():
+        return np.mean(np.square(xv - np.mean(xv, axis=axes, keepdims=True)), axis=axes, keepdims=keepdims)
+
+    out = wrap(kernels.reduce("var", xv, axes, keepdims, numpy_var))
     if _active:
         n = int(np.prod([xv.shape[a] for a in axes])) if axes else 1
-        record(out, G.var, (x,), (xv, m, axes, keepdims, n))
+        record(out, G.var, (x,), (xv, out._v, axes, keepdims, n))
     return out
 
 
 def std(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "std", float_result=True)
-    m = np.mean(xv, axis=axes, keepdims=True)
-    s = np.sqrt(np.mean(np.square(xv - m), axis=axes, keepdims=True))
-    out = wrap(s if keepdims else s.reshape([d for i, d in enumerate(s.shape) if i not in axes]))
+
+    def numpy_std():
+        s_ = np.sqrt(np.mean(np.square(xv - np.mean(xv, axis=axes, keepdims=True)), axis=axes, keepdims=True))
+        return s_ if keepdims else s_.reshape([d for i, d in enumerate(s_.shape) if i not in axes])
+
+    out = wrap(kernels.reduce("std", xv, axes, keepdims, numpy_std))
     if _active:
         n = int(np.prod([xv.shape[a] for a in axes])) if axes else 1
-        record(out, G.std, (x,), (xv, m, s, axes, keepdims, n))
+        record(out, G.std, (x,), (xv, out._v, axes, keepdims, n))
     return out
 
 
 def logsumexp(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "logsumexp", float_result=True)
-    m = np.max(xv, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(xv.dtype, copy=False)
-    r = np.log(np.sum(np.exp(xv - m), axis=axes, keepdims=True)) + m
-    out = wrap(r if keepdims else r.reshape([d for i, d in enumerate(r.shape) if i not in axes]))
+
+    def numpy_lse():
+        m = np.max(xv, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0).astype(xv.dtype, copy=False)
+        r = np.log(np.sum(np.exp(xv - m), axis=axes, keepdims=True)) + m
+        return r if keepdims else r.reshape([d for i, d in enumerate(r.shape) if i not in axes])
+
+    out = wrap(kernels.reduce("logsumexp", xv, axes, keepdims, numpy_lse))
     if _active:
         record(out, G.logsumexp, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -581,19 +602,16 @@ def count_nonzero(x, axis=None):
 
 
 def argmax(x, axis=-1, keepdims=False):
+    """int32 index of the (first) maximum along axis (None: of the flattened tensor)."""
     xv = value(x)
-    if axis is None:
-        return wrap(np.asarray(np.argmax(xv), np.int32))
-    a = normalize_axis(axis, xv.ndim, "argmax", xv.shape)
-    return wrap(np.argmax(xv, axis=a, keepdims=keepdims).astype(np.int32))
+    a = None if axis is None else normalize_axis(axis, xv.ndim, "argmax", xv.shape)
+    return wrap(kernels.arg_reduce(True, xv, a, keepdims and a is not None))
 
 
 def argmin(x, axis=-1, keepdims=False):
     xv = value(x)
-    if axis is None:
-        return wrap(np.asarray(np.argmin(xv), np.int32))
-    a = normalize_axis(axis, xv.ndim, "argmin", xv.shape)
-    return wrap(np.argmin(xv, axis=a, keepdims=keepdims).astype(np.int32))
+    a = None if axis is None else normalize_axis(axis, xv.ndim, "argmin", xv.shape)
+    return wrap(kernels.arg_reduce(False, xv, a, keepdims and a is not None))
 
 
 def cumsum(x, axis=None):

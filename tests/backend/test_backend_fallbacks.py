@@ -59,6 +59,31 @@ for name, fn, arg in [
 ]:
     CASES.append((f"large-{name}", fn, [arg]))
 
+ROW = r(1, BIG[1])
+for name, fn, args in [
+    ("add-bcast", K.add, [r(*BIG), ROW]), ("subtract-bcast", K.subtract, [r(BIG[0], 1), r(*BIG)]),
+    ("multiply-bcast", K.multiply, [r(*BIG), ROW]), ("divide-bcast", K.divide, [r(*BIG), np.abs(ROW) + 0.5]),
+    ("maximum", K.maximum, [r(*BIG), r(*BIG)]), ("minimum-bcast", K.minimum, [r(*BIG), ROW]),
+    ("scalar-mul", lambda x: x * 3.0 - 1.0, [r(*BIG)]),
+    ("sum-axis0", lambda x: K.sum(x, axis=0), [r(*BIG)]), ("mean-all", K.mean, [r(*BIG)]),
+    ("max-axis1", lambda x: K.max(x, axis=1), [r(*BIG)]), ("min-keep", lambda x: K.min(x, 0, True), [r(*BIG)]),
+    ("var-axis1", lambda x: K.var(x, axis=1), [r(*BIG)]), ("std-axis0", lambda x: K.std(x, axis=0), [r(*BIG)]),
+    ("logsumexp", lambda x: K.logsumexp(x, axis=1), [r(*BIG)]),
+    ("prod-axis1", lambda x: K.prod(x, axis=1), [np.exp(r(*BIG) * 0.01)]),
+    ("sum-two-axes", lambda x: K.sum(x, axis=(0, 2)), [r(30, 40, 20)]),
+    ("bias_add", K.bias_add, [r(*BIG), r(BIG[1])]),
+    ("scce-large", lambda z: K.sparse_categorical_crossentropy(np.arange(BIG[0]) % BIG[1], z, from_logits=True),
+     [r(*BIG)]),
+]:
+    CASES.append((f"large-{name}", fn, args))
+
+
+def test_large_argmax_matches_numpy():
+    x = r(*BIG).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(K.argmax(x, axis=1)), x.argmax(axis=1))
+    np.testing.assert_array_equal(np.asarray(K.argmin(x, axis=0)), x.argmin(axis=0))
+    assert int(K.argmax(x, axis=None)) == x.argmax()
+
 
 @pytest.mark.parametrize("fn, args", [pytest.param(c[1], c[2], id=c[0]) for c in CASES])
 def test_float64_numpy_path_matches_float32_path(fn, args):
