@@ -46,7 +46,7 @@ def test_mask_matches_the_philox_reference(isa, threads, n, rate):
 
 
 def test_same_bits_on_every_path_and_thread_count():
-    from conftest import supported_isas
+    from isa_paths import supported_isas
 
     x = np.random.default_rng(1).standard_normal(200003).astype(np.float32)
     dy = np.random.default_rng(2).standard_normal(200003).astype(np.float32)

@@ -74,7 +74,7 @@ def test_seeds_and_configs():
     layer = layers.GaussianNoise(0.1, seed=1)
     assert not np.array_equal(np.asarray(layer(x, training=True)), np.asarray(layer(x, training=True)))
     assert layers.SpatialDropout2D(0.3, name="s").get_config() == {
-        "name": "s", "trainable": True, "dtype": layers.SpatialDropout2D(0.3).dtype_policy, "rate": 0.3,
+        "name": "s", "dtype": layers.SpatialDropout2D(0.3).dtype_policy, "rate": 0.3,
         "seed": None, "data_format": "channels_last"}
     assert "data_format" not in layers.SpatialDropout1D(0.3).get_config()
     assert layers.AlphaDropout(0.1, noise_shape=(None, 1)).get_config()["noise_shape"] == [None, 1]
