@@ -1,5 +1,11 @@
 """pykeras: the Keras API for Python on native CPU kernels."""
 import os as _os
+import pkgutil as _pkgutil
+
+# Run from a source checkout (the current directory first on sys.path), this package has no
+# compiled _core; letting the package span every `pykeras` directory on sys.path finds the one
+# `pip install .` built, so `python -m pytest` and `python -m pykeras.examples...` work there too.
+__path__ = _pkgutil.extend_path(__path__, __name__)
 
 # Between kernels, OpenMP's worker threads spin before they sleep. libgomp's default spin (about
 # 300,000 iterations) keeps them burning a core for milliseconds, which on a busy machine starves

@@ -4,8 +4,8 @@ test accuracy.
     python -m pykeras.examples.digits [--epochs N] [--mlp]
 
 The 1,797 images (pixel values 0-16, scaled to [0, 1]) are split 75/25, stratified by class. The
-model is a small CNN (two 3x3 convolutions, max pooling, dropout, a dense layer) when pykeras has
-Conv2D, else a two-layer MLP; Adam, sparse categorical crossentropy, a seeded run. It needs no
+model is a small CNN (two 3x3 convolutions, max pooling, dropout, a dense layer; --mlp for a
+two-layer MLP instead); Adam, sparse categorical crossentropy, a seeded run. It needs no
 network access and trains in a few seconds on a laptop CPU; expect about 98% test accuracy.
 """
 import argparse
@@ -60,13 +60,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: 20 (CNN) or 60 (MLP)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--mlp", action="store_true", help="use the MLP even when Conv2D is available")
+    parser.add_argument("--mlp", action="store_true", help="train a two-layer MLP instead of the CNN")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     set_random_seed(args.seed)
     x_train, x_test, y_train, y_test = load_data(args.seed)
-    use_cnn = not args.mlp and hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")
+    use_cnn = not args.mlp
     epochs = args.epochs or (20 if use_cnn else 60)
     model = build_model(use_cnn)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
