@@ -68,6 +68,38 @@ inline float hsum(VecF a) { return _mm512_reduce_add_ps(a.v); }
 inline float hmax(VecF a) { return _mm512_reduce_max_ps(a.v); }
 inline float hmin(VecF a) { return _mm512_reduce_min_ps(a.v); }
 
+// ---- additions for the math library and the reductions (csrc/simd/math.h, kernels/eltwise)
+inline VecF ceil(VecF a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC)}; }
+inline VecF trunc(VecF a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)}; }
+// Bitwise operations on the float bit patterns (sign manipulation).
+inline VecF bit_and(VecF a, VecF b) { return {_mm512_and_ps(a.v, b.v)}; }
+inline VecF bit_or(VecF a, VecF b) { return {_mm512_or_ps(a.v, b.v)}; }
+inline VecF bit_xor(VecF a, VecF b) { return {_mm512_xor_ps(a.v, b.v)}; }
+// |mag| with the sign bit of sgn.
+inline VecF copysign(VecF mag, VecF sgn) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  return {_mm512_or_ps(_mm512_andnot_ps(sign, mag.v), _mm512_and_ps(sign, sgn.v))};
+}
+// For finite positive normal x: mantissa in [1, 2) and the unbiased exponent, x = m * 2^e.
+inline VecF split_exponent(VecF x, VecF* e) {
+  e->v = _mm512_getexp_ps(x.v);
+  return {_mm512_getmant_ps(x.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero)};
+}
+inline MaskF is_inf(VecF a) { return {_mm512_fpclass_ps_mask(a.v, 0x18)}; }  // +inf | -inf
+// Bit i set when lane i of the mask is set.
+inline uint32_t mask_bits(MaskF a) { return a.m; }
+// The first n lanes (0 <= n <= kWidth).
+inline MaskF first_lanes(int n) { return {first_n(n)}; }
+// Store of a whole vector to a vector-aligned address, bypassing the caches (non-temporal);
+// stream_fence() orders such stores before later ones (call it before other threads read).
+inline void store_stream(float* p, VecF a) { _mm512_stream_ps(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
+// Writes the first n lanes of the mask as bytes 0 / 1 (numpy bool).
+inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
+  const __m128i ones = _mm_maskz_set1_epi8(a.m, 1);
+  _mm_mask_storeu_epi8(p, first_n(n), ones);
+}
+
 #elif PYK_ISA_LEVEL == 1
 // ------------------------------------------------------------------------------------- AVX2
 constexpr int kWidth = 8;
@@ -144,6 +176,33 @@ inline float hmin(VecF a) {
   return _mm_cvtss_f32(s);
 }
 
+// ---- additions for the math library and the reductions (csrc/simd/math.h, kernels/eltwise)
+inline VecF ceil(VecF a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC)}; }
+inline VecF trunc(VecF a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)}; }
+inline VecF bit_and(VecF a, VecF b) { return {_mm256_and_ps(a.v, b.v)}; }
+inline VecF bit_or(VecF a, VecF b) { return {_mm256_or_ps(a.v, b.v)}; }
+inline VecF bit_xor(VecF a, VecF b) { return {_mm256_xor_ps(a.v, b.v)}; }
+inline VecF copysign(VecF mag, VecF sgn) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  return {_mm256_or_ps(_mm256_andnot_ps(sign, mag.v), _mm256_and_ps(sign, sgn.v))};
+}
+inline VecF split_exponent(VecF x, VecF* e) {
+  const __m256i bits = _mm256_castps_si256(x.v);
+  e->v = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(bits, 23)), _mm256_set1_ps(127.0f));
+  const __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                       _mm256_set1_epi32(0x3f800000));
+  return {_mm256_castsi256_ps(mant)};
+}
+inline MaskF is_inf(VecF a) { return cmp_eq(abs(a), set1(INFINITY)); }
+inline uint32_t mask_bits(MaskF a) { return static_cast<uint32_t>(_mm256_movemask_ps(a.m)); }
+inline MaskF first_lanes(int n) { return {_mm256_castsi256_ps(first_n(n))}; }
+inline void store_stream(float* p, VecF a) { _mm256_stream_ps(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
+inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
+  const uint32_t bits = mask_bits(a);
+  for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>((bits >> i) & 1u);
+}
+
 #else
 // ------------------------------------------------------------------------------------- generic
 constexpr int kWidth = 1;
@@ -194,6 +253,27 @@ inline VecF select(MaskF mask, VecF a, VecF b) { return {mask.m ? a.v : b.v}; }
 inline float hsum(VecF a) { return a.v; }
 inline float hmax(VecF a) { return a.v; }
 inline float hmin(VecF a) { return a.v; }
+
+// ---- additions for the math library and the reductions (csrc/simd/math.h, kernels/eltwise)
+inline VecF ceil(VecF a) { return {std::ceil(a.v)}; }
+inline VecF trunc(VecF a) { return {std::trunc(a.v)}; }
+inline uint32_t float_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+inline float bits_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline VecF bit_and(VecF a, VecF b) { return {bits_float(float_bits(a.v) & float_bits(b.v))}; }
+inline VecF bit_or(VecF a, VecF b) { return {bits_float(float_bits(a.v) | float_bits(b.v))}; }
+inline VecF bit_xor(VecF a, VecF b) { return {bits_float(float_bits(a.v) ^ float_bits(b.v))}; }
+inline VecF copysign(VecF mag, VecF sgn) { return {std::copysign(mag.v, sgn.v)}; }
+inline VecF split_exponent(VecF x, VecF* e) {
+  const uint32_t bits = float_bits(x.v);
+  e->v = static_cast<float>(static_cast<int>(bits >> 23)) - 127.0f;
+  return {bits_float((bits & 0x007fffffu) | 0x3f800000u)};
+}
+inline MaskF is_inf(VecF a) { return {std::fabs(a.v) == INFINITY}; }
+inline uint32_t mask_bits(MaskF a) { return a.m ? 1u : 0u; }
+inline MaskF first_lanes(int n) { return {n > 0}; }
+inline void store_stream(float* p, VecF a) { *p = a.v; }
+inline void stream_fence() {}
+inline void store_mask_u8(uint8_t* p, MaskF a, int n) { if (n > 0) *p = a.m ? 1 : 0; }
 #endif
 
 }  // namespace pyk::simd::PYK_ISA_NS
