@@ -50,7 +50,8 @@ def sources():
     return {
         "matmul / dense (GEMM + bias + activation epilogue)": "core",
         "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
-        "einsum / tensordot (via np.einsum and matmul)": "numpy (tensordot and batch_dot go through matmul)",
+        "einsum (two operands) / tensordot / batch_dot": "GEMM (core) from 32K multiply-adds per matrix, numpy below",
+        "einsum (three or more operands)": "numpy",
         "activations fwd/bwd": pick(_unary, _unary_backward, partly=" (relu: core)"),
         "unary math (exp, log, sqrt, trig, erf, ...) fwd/bwd": pick(_unary, _unary_backward, small=True),
         "broadcast binary ops (add, subtract, multiply, divide, maximum, minimum, power) fwd/bwd":
@@ -127,6 +128,52 @@ def matmul(a, b, trans_a=False, trans_b=False):
             _sgemm(ab[idx], bb[idx], out[idx], trans_a, trans_b)
         return out
     return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
+
+
+def einsum2(sa, sb, so, a, b):
+    """Two-operand einsum sa,sb->so (explicit letters) lowered onto (batched) GEMM.
+
+    Letters of both operands and the output are batch axes, of both operands only contracted, of
+    one operand and the output kept; letters of one operand only are summed first. Falls back to
+    np.einsum for repeated letters in one operand, broadcast (size-1) letters, non-float32 data
+    or products too small to gain from the native GEMM.
+    """
+    dims = {}
+    for sub, arr in ((sa, a), (sb, b)):
+        for c, n in zip(sub, arr.shape):
+            if dims.setdefault(c, n) != n:
+                return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    if (len(set(sa)) != len(sa) or len(set(sb)) != len(sb) or a.dtype is not _F32 or b.dtype is not _F32):
+        return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    for sub, arr, other, name in ((sa, a, sb, "a"), (sb, b, sa, "b")):
+        lone = [i for i, c in enumerate(sub) if c not in other and c not in so]
+        if lone:
+            arr = arr.sum(axis=tuple(lone))
+            sub = "".join(c for i, c in enumerate(sub) if i not in lone)
+            if name == "a":
+                a, sa = arr, sub
+            else:
+                b, sb = arr, sub
+    batch = [c for c in so if c in sa and c in sb]
+    contract = [c for c in sa if c in sb and c not in so]
+    keep_a = [c for c in sa if c in so and c not in sb]
+    keep_b = [c for c in sb if c in so and c not in sa]
+
+    def size(letters):
+        n = 1
+        for c in letters:
+            n *= dims[c]
+        return n
+
+    nb, m, k, n = size(batch), size(keep_a), size(contract), size(keep_b)
+    if m * n * k < BATCHED_NATIVE_MIN:
+        return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    at = np.transpose(a, [sa.index(c) for c in batch + keep_a + contract]).reshape(nb, m, k)
+    bt = np.transpose(b, [sb.index(c) for c in batch + contract + keep_b]).reshape(nb, k, n)
+    c = matmul(at, bt) if nb > 1 else gemm(f32c(at[0]), f32c(bt[0]))[None]
+    order = batch + keep_a + keep_b
+    c = c.reshape([dims[x] for x in order])
+    return np.transpose(c, [order.index(x) for x in so])
 
 
 # ------------------------------------------------------------------------------------------------

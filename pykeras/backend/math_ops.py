@@ -825,7 +825,10 @@ def einsum(subscripts, *operands):
     ins, out_sub = _parse_einsum(subscripts, [v.shape for v in vals])
     spec = ",".join(ins) + "->" + out_sub
     try:
-        r = np.einsum(spec, *vals, optimize=len(vals) > 1)
+        if len(vals) == 2:
+            r = kernels.einsum2(ins[0], ins[1], out_sub, vals[0], vals[1])
+        else:
+            r = np.einsum(spec, *vals, optimize=len(vals) > 1)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {[v.shape for v in vals]}: {e}") from None
     out = wrap(np.asarray(r, dtype=vals[0].dtype))
