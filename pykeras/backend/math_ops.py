@@ -240,6 +240,8 @@ def _compare(name, ufunc):
             return NotImplemented
         xv, yv = binary_operands(x, y)
         try:
+            if _large(xv, yv):
+                return wrap(kernels.binary(name, xv, yv, ufunc))
             return wrap(ufunc(xv, yv))
         except ValueError:
             raise broadcast_error(name, xv, yv) from None
