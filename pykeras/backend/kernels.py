@@ -1,10 +1,13 @@
 """The one place where backend ops meet the native kernels (pykeras._core).
 
 Ops and gradient rules call these functions, never _core directly. Each function runs the
-native kernel for float32 inputs and falls back to numpy (numpy_kernels.py) for other dtypes or
-where no native kernel exists yet; `sources()` tells which is which. Bindings validate their
-arguments and raise TypeError for non-float32 or non-contiguous arrays, so the wrappers first
-try the call as is (no check costs on the common path) and convert only on that TypeError.
+native kernel for float32 data and numpy (numpy_kernels.py) for other dtypes or when this build
+has no such kernel (`_native` looks kernels up by name, so a kernel family landing later switches
+on by itself); `sources()` reports which runs. Elementwise ops and reductions stay on numpy below
+NATIVE_ELTWISE_MIN elements, where its call costs as little and threads gain nothing. Bindings
+validate their arguments (TypeError for non-float32 or non-contiguous arrays): wrappers either
+pass arrays through f32c (no copy for what already is contiguous float32) or try the call first
+and convert only on that TypeError.
 """
 import numpy as np
 
@@ -35,6 +38,7 @@ _dropout_backward = _core.random.dropout_backward
 # Keras 2's 0.2 * x + 0.5 while Keras 3 uses relu6(x + 3) / 6.
 GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigmoid": 5, "tanh": 6,
             "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
+
 
 def sources():
     """{kernel entry point: where it runs for float32 data in this build}.
@@ -308,7 +312,6 @@ def column_sums(a):
     """Sums over every axis but the last (bias gradients)."""
     a2 = a.reshape(-1, a.shape[-1])
     return reduce("sum", a2, (0,), False, lambda: a2.sum(axis=0))
-sigmoid = npk.sigmoid
 
 
 # ------------------------------------------------------------------------------------------------
