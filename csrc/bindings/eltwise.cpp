@@ -904,7 +904,7 @@ void bind_eltwise(py::module_& m) {
   // ---------------------------------------------------------------- registry
   py::dict activations;
   for (const auto& info : unary_infos()) {
-    if (info.code < kNumActivations) activations[py::str(info.name)] = info.code;
+    if (info.code < kNumActivationsAll) activations[py::str(info.name)] = info.code;
   }
   m.attr("ACTIVATIONS") = activations;
   py::list names;
