@@ -10,9 +10,8 @@ try:
     from pykeras import _core
 except ImportError as e:  # pragma: no cover - depends on how the package was installed
     raise ImportError(
-        f"pykeras's compiled kernels (pykeras._core) could not be loaded from {os.path.dirname(__file__)}: {e}. "
-        "If this is the source tree, install it first (pip install .) and run from another directory, "
-        "or run `pytest` rather than `python -m pytest`, which puts the source tree first on sys.path."
+        f"pykeras's compiled kernels (pykeras._core) could not be loaded: {e}. "
+        "Build and install them with `pip install .` from the source checkout."
     ) from e
 
 _ISAS = ("generic", "avx2", "avx512")

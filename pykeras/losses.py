@@ -21,10 +21,17 @@ EPSILON = 1e-7
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
-def _K():
-    from pykeras import backend
+_backend = None
 
-    return backend
+
+def _K():
+    """pykeras.backend, imported on first use (pykeras/__init__ imports this module early)."""
+    global _backend
+    if _backend is None:
+        from pykeras import backend
+
+        _backend = backend
+    return _backend
 
 
 def _is_tensor(x):
@@ -319,6 +326,8 @@ def standardize_reduction(reduction):
 def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Weights per-sample `values` and reduces them to a scalar Tensor (see module docstring)."""
     K = _K()
+    if sample_weight is None and (reduction == "sum_over_batch_size" or reduction == "mean"):
+        return K.mean(values) if values.ndim else values
     if reduction is None or reduction == "none" or len(values.shape) == 0:
         return values if sample_weight is None else values * _weights_like(values, sample_weight)
     if sample_weight is not None:

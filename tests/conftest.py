@@ -4,22 +4,11 @@
 forces, so that CI can run the whole suite on a lower path); `threads` runs it on 1 and 2
 threads. Both restore the previous setting afterwards.
 """
-import os
-
 import pytest
 
 import pykeras
+from isa_paths import supported_isas
 from pykeras import config
-
-_ORDER = ["generic", "avx2", "avx512"]
-
-
-def supported_isas():
-    forced = os.environ.get("PYKERAS_ISA")
-    if forced:
-        return [forced.strip().lower()]
-    best = config.best_isa()
-    return _ORDER[: _ORDER.index(best) + 1]
 
 
 @pytest.fixture(params=supported_isas())

@@ -14,6 +14,9 @@ For a layer class and constructor arguments it checks, in order:
   8. a few steps of plain GradientTape + SGD on a mean-squared loss lower the loss (layers
      with trainable weights), or the input gradient is finite and has the input's shape.
 
+Multi-input layers (merges) pass a list of arrays as `input_data` (or a list of shapes as
+`input_shape`, and a list of masks as `input_mask`); the layer is then called on the list.
+
 It returns the layer used for the real call, for extra checks in the test.
 """
 import os
@@ -46,10 +49,22 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
                    custom_objects=None, run_saving_check=True, rtol=1e-5, atol=1e-5, seed=0):
     init_kwargs = dict(init_kwargs or {})
     rng = np.random.RandomState(seed)
+    multi = isinstance(input_data, (list, tuple)) if input_data is not None else \
+        isinstance(input_shape[0], (list, tuple))
     if input_data is None:
-        input_data = _random_input(input_shape, input_dtype, rng)
-    input_data = np.asarray(input_data)
-    input_shape = tuple(input_data.shape)
+        input_data = [_random_input(s, input_dtype, rng) for s in input_shape] if multi else \
+            _random_input(input_shape, input_dtype, rng)
+    if multi:
+        input_data = [np.asarray(a) for a in input_data]
+        input_shape = [tuple(a.shape) for a in input_data]
+    else:
+        input_data = np.asarray(input_data)
+        input_shape = tuple(input_data.shape)
+
+    def symbolic_inputs():
+        if multi:
+            return [layers.Input(shape=s[1:], dtype=input_dtype) for s in input_shape]
+        return layers.Input(shape=input_shape[1:], dtype=input_dtype)
 
     # 1. Config round-trip.
     layer = layer_cls(**init_kwargs)
@@ -62,7 +77,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
 
     # 2. Symbolic call.
     symbolic_layer = layer_cls(**init_kwargs)
-    x = layers.Input(shape=input_shape[1:], dtype=input_dtype)
+    x = symbolic_inputs()
     y = symbolic_layer(x)
     if expected_output_shape is not None:
         expected_symbolic = (None,) + tuple(expected_output_shape[1:])
@@ -98,8 +113,14 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
     if supports_masking is not None:
         assert layer.supports_masking == supports_masking
     if input_mask is not None:
-        tensor = K.convert_to_tensor(input_data)
-        tensor._keras_mask = K.convert_to_tensor(np.asarray(input_mask))
+        if multi:
+            tensor = [K.convert_to_tensor(a) for a in input_data]
+            for t, m in zip(tensor, input_mask):
+                if m is not None:
+                    t._keras_mask = K.convert_to_tensor(np.asarray(m))
+        else:
+            tensor = K.convert_to_tensor(input_data)
+            tensor._keras_mask = K.convert_to_tensor(np.asarray(input_mask))
         masked_out = layer(tensor)
         mask = getattr(masked_out, "_keras_mask", None)
         if expected_mask_shape is None:
@@ -117,7 +138,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
         np.testing.assert_allclose(out_infer, out_np, rtol=rtol, atol=atol)
 
     # 7. Functional model around the layer, rebuilt from its config.
-    inp = layers.Input(shape=input_shape[1:], dtype=input_dtype)
+    inp = symbolic_inputs()
     model = models.Model(inp, layer_cls(**{k: v for k, v in init_kwargs.items() if k != "name"})(inp))
     rebuilt = models.Model.from_config(model.get_config(), custom_objects=custom_objects) \
         if custom_objects else models.Model.from_config(model.get_config())
@@ -153,16 +174,20 @@ def _check_training(layer, input_data, reference_output, rng, steps=4, learning_
         return loss
 
     if not variables:
-        if not np.issubdtype(np.asarray(input_data).dtype, np.floating):
+        arrays = input_data if isinstance(input_data, list) else [input_data]
+        if not all(np.issubdtype(np.asarray(a).dtype, np.floating) for a in arrays):
             return
-        x = K.convert_to_tensor(input_data)
+        xs = [K.convert_to_tensor(a) for a in arrays]
         with K.GradientTape() as tape:
-            tape.watch(x)
-            loss = K.mean(K.square(layer(x, training=False) - target))
-        grad = tape.gradient(loss, x)
-        grad = np.asarray(grad)
-        assert grad.shape == np.asarray(input_data).shape
-        assert np.all(np.isfinite(grad))
+            for x in xs:
+                tape.watch(x)
+            loss = K.mean(K.square(layer(xs if isinstance(input_data, list) else xs[0], training=False) - target))
+        grads = tape.gradient(loss, xs)
+        for grad, a in zip(grads, arrays):
+            assert grad is not None, "no gradient for an input"
+            grad = np.asarray(grad)
+            assert grad.shape == np.asarray(a).shape
+            assert np.all(np.isfinite(grad))
         return
 
     losses = []

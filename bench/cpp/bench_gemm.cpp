@@ -19,9 +19,9 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
   return v;
 }
 
-// The micro-kernel on packed panels of depth k that stay in L1 (k = 128: 7 KiB of A and 16 KiB
-// of B on AVX-512), writing one tile of C. Reported against the single-core peak, so run it
-// with --threads=1.
+// The micro-kernel on packed panels of depth k, writing one tile of C: k = 128 keeps both panels
+// in L1 (7 KiB of A and 16 KiB of B on AVX-512), k = 384 streams its 48 KiB B panel from L2 as
+// the GEMM does. Reported against the single-core peak: run with --threads=1.
 void gemm_ukernel(benchmark::State& state) {
   const auto& g = pyk::gemm::table();
   const int64_t k = state.range(0);

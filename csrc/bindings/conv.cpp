@@ -24,7 +24,8 @@
 //   conv_backward_filter(x, dy, kernel_size, strides=1, padding='valid', dilation=1, groups=1, bias=True,
 //                        out=None, bias_out=None) -> (dkernel, dbias or None)
 //   conv_backward(x, kernel, dy, strides=1, padding='valid', dilation=1, groups=1, y=None, activation=0,
-//                 act_alpha=0.0, bias=True, input_grad=True) -> (dx or None, dkernel, dbias or None)
+//                 act_alpha=0.0, bias=True, input_grad=True, dx_out=None, dkernel_out=None, dbias_out=None)
+//       -> (dx or None, dkernel, dbias or None)
 //       dy is the gradient of the activation's output; with an activation other than linear, y (the
 //       forward output) is required and the activation's derivative is applied first (supported:
 //       linear, relu, relu6, leaky_relu/elu with alpha > 0, sigmoid, tanh, hard_sigmoid, softplus,
@@ -35,7 +36,8 @@
 //   depthwise_backward_filter(x, dy, kernel_size, strides=1, padding='valid', dilation=1, bias=True,
 //                             out=None, bias_out=None) -> (dkernel, dbias or None)
 //   depthwise_backward(x, kernel, dy, strides=1, padding='valid', dilation=1, y=None, activation=0,
-//                      act_alpha=0.0, bias=True, input_grad=True) -> (dx or None, dkernel, dbias or None)
+//                      act_alpha=0.0, bias=True, input_grad=True, dx_out=None, dkernel_out=None, dbias_out=None)
+//       -> (dx or None, dkernel, dbias or None); both gradients in one pass over dy
 //   separable_forward(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding='valid',
 //                     dilation=1, activation=0, act_alpha=0.0, out=None) -> y
 //   separable_backward(x, depthwise_kernel, pointwise_kernel, dy, strides=1, padding='valid', dilation=1,
@@ -51,6 +53,7 @@
 //   activation_backward(y, dy, activation, act_alpha=0.0, out=None) -> dz = dy * act'(z) from y = act(z)
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -246,6 +249,18 @@ Shape shape_arg(const py::object& obj, const char* fn, const char* arg) {
   return out;
 }
 
+// Kernels read their inputs while writing outputs: an output overlapping an input would corrupt
+// the result, so it is refused.
+void require_disjoint(const py::array& out, const py::array& in, const char* fn, const char* in_name) {
+  const char* o0 = static_cast<const char*>(out.data());
+  const char* o1 = o0 + out.nbytes();
+  const char* i0 = static_cast<const char*>(in.data());
+  const char* i1 = i0 + in.nbytes();
+  if (out.nbytes() > 0 && in.nbytes() > 0 && o0 < i1 && i0 < o1) {
+    throw py::value_error(err(fn, std::string("'out' must not overlap '") + in_name + "'"));
+  }
+}
+
 py::tuple to_tuple(const Shape& v) {
   py::tuple t(v.size());
   for (size_t i = 0; i < v.size(); ++i) t[i] = v[i];
@@ -345,6 +360,8 @@ py::object conv_forward_impl(const Problem& p, const py::array& x, const py::arr
   const float* bias = optional_vector(bias_obj, p.s.cout, fn, "bias", &keep);
   const Activation act = activation_arg(activation, fn);
   py::array y = output(out, p.y_shape, fn);
+  require_disjoint(y, x, fn, "x");
+  require_disjoint(y, kernel, fn, "kernel");
   {
     py::gil_scoped_release nogil;
     conv::table().forward(p.s, in_ptr(x), in_ptr(kernel), bias, act, act_alpha, out_ptr(y));
@@ -356,6 +373,8 @@ py::array backward_data_impl(const Problem& p, const py::array& dy, const py::ar
                              const char* fn) {
   require_shape(dy, p.y_shape, fn, "dy");
   py::array dx = output(out, p.x_shape, fn);
+  require_disjoint(dx, dy, fn, "dy");
+  require_disjoint(dx, kernel, fn, "kernel");
   {
     py::gil_scoped_release nogil;
     conv::table().backward_data(p.s, in_ptr(dy), in_ptr(kernel), nullptr, Activation::linear, 0.0f, out_ptr(dx));
@@ -367,10 +386,14 @@ py::tuple backward_filter_impl(const Problem& p, const py::array& x, const py::a
                                const py::object& out, const py::object& bias_out, const char* fn) {
   require_shape(dy, p.y_shape, fn, "dy");
   py::array dk = output(out, p.k_shape, fn);
+  require_disjoint(dk, x, fn, "x");
+  require_disjoint(dk, dy, fn, "dy");
   py::object db_obj = py::none();
   float* db = nullptr;
   if (with_bias) {
     py::array a = output(bias_out, {p.s.cout}, fn);
+    require_disjoint(a, dy, fn, "dy");
+    require_disjoint(a, dk, fn, "dkernel");
     db = out_ptr(a);
     db_obj = a;
   }
@@ -381,17 +404,40 @@ py::tuple backward_filter_impl(const Problem& p, const py::array& x, const py::a
   return py::make_tuple(dk, db_obj);
 }
 
+// The gradient outputs of a combined backward call: given arrays (checked) or new ones.
+struct GradOuts {
+  py::object dx_out = py::none(), dk_out = py::none(), db_out = py::none();
+};
+
 py::tuple backward_impl(const Problem& p, const py::array& x, const py::array& kernel, const py::array& dy_in,
                         const py::object& y, int activation, float act_alpha, bool with_bias, bool input_grad,
-                        const char* fn) {
+                        const GradOuts& outs, const char* fn) {
   require_shape(kernel, p.k_shape, fn, "kernel");
   require_shape(dy_in, p.y_shape, fn, "dy");
   const Activation act = activation_arg(activation, fn);
   py::array dz = pre_activation_grad(dy_in, y, act, act_alpha, fn);
-  py::object dx = py::none();
-  if (input_grad) dx = backward_data_impl(p, dz, kernel, py::none(), fn);
-  py::tuple w = backward_filter_impl(p, x, dz, with_bias, py::none(), py::none(), fn);
-  return py::make_tuple(dx, w[0], w[1]);
+  py::object dx = py::none(), db = py::none();
+  py::array dx_arr, db_arr;
+  py::array dk = output(outs.dk_out, p.k_shape, fn);
+  for (const py::array* in : std::initializer_list<const py::array*>{&x, &kernel, &dz}) require_disjoint(dk, *in, fn, "an input");
+  if (input_grad) {
+    dx_arr = output(outs.dx_out, p.x_shape, fn);
+    for (const py::array* in : std::initializer_list<const py::array*>{&x, &kernel, &dz, &dk}) require_disjoint(dx_arr, *in, fn, "an input or dkernel");
+    dx = dx_arr;
+  }
+  if (with_bias) {
+    db_arr = output(outs.db_out, Shape{p.s.cout}, fn);
+    require_disjoint(db_arr, dz, fn, "dy");
+    require_disjoint(db_arr, dk, fn, "dkernel");
+    if (input_grad) require_disjoint(db_arr, dx_arr, fn, "dx");
+    db = db_arr;
+  }
+  {
+    py::gil_scoped_release nogil;
+    conv::table().backward(p.s, in_ptr(x), in_ptr(kernel), in_ptr(dz), input_grad ? out_ptr(dx_arr) : nullptr,
+                           out_ptr(dk), with_bias ? out_ptr(db_arr) : nullptr);
+  }
+  return py::make_tuple(dx, dk, db);
 }
 
 Problem dense_from_arrays(const py::array& x, const py::array& kernel, const py::object& strides,
@@ -561,14 +607,17 @@ void bind_conv(py::module_& m) {
 
   m.def("conv_backward", [](const py::object& x_obj, const py::object& k_obj, const py::object& dy_obj,
                             const py::object& strides, const py::object& padding, const py::object& dilation, int64_t groups,
-                            const py::object& y, int activation, float act_alpha, bool bias, bool input_grad) {
+                            const py::object& y, int activation, float act_alpha, bool bias, bool input_grad,
+                            const py::object& dx_out, const py::object& dkernel_out, const py::object& dbias_out) {
     const char* fn = "conv_backward";
     py::array x = as_f32(x_obj, fn, "x"), kernel = as_f32(k_obj, fn, "kernel"), dy = as_f32(dy_obj, fn, "dy");
     const Problem p = dense_from_arrays(x, kernel, strides, padding, dilation, groups, fn);
-    return backward_impl(p, x, kernel, dy, y, activation, act_alpha, bias, input_grad, fn);
+    return backward_impl(p, x, kernel, dy, y, activation, act_alpha, bias, input_grad, {dx_out, dkernel_out, dbias_out},
+                         fn);
   }, py::arg("x"), py::arg("kernel"), py::arg("dy"), py::arg("strides") = 1, py::arg("padding") = "valid",
      py::arg("dilation") = 1, py::arg("groups") = 1, py::arg("y") = py::none(), py::arg("activation") = 0,
-     py::arg("act_alpha") = 0.0f, py::arg("bias") = true, py::arg("input_grad") = true,
+     py::arg("act_alpha") = 0.0f, py::arg("bias") = true, py::arg("input_grad") = true, py::arg("dx_out") = py::none(),
+     py::arg("dkernel_out") = py::none(), py::arg("dbias_out") = py::none(),
      "(dx or None, dkernel, dbias or None) for y = act(conv(x, kernel) + bias), given dy = dL/dy.");
 
   // ---------------------------------------------------------------- depthwise
@@ -618,15 +667,18 @@ void bind_conv(py::module_& m) {
 
   m.def("depthwise_backward", [](const py::object& x_obj, const py::object& k_obj, const py::object& dy_obj,
                                  const py::object& strides, const py::object& padding, const py::object& dilation,
-                                 const py::object& y, int activation, float act_alpha, bool bias, bool input_grad) {
+                                 const py::object& y, int activation, float act_alpha, bool bias, bool input_grad,
+                                 const py::object& dx_out, const py::object& dkernel_out, const py::object& dbias_out) {
     const char* fn = "depthwise_backward";
     py::array x = as_f32(x_obj, fn, "x"), kernel = as_f32(k_obj, fn, "kernel"), dy = as_f32(dy_obj, fn, "dy");
     require_rank(x, fn, "x");
     const Problem p = depthwise_problem(shape_of(x), shape_of(kernel), strides, padding, dilation, fn);
-    return backward_impl(p, x, kernel, dy, y, activation, act_alpha, bias, input_grad, fn);
+    return backward_impl(p, x, kernel, dy, y, activation, act_alpha, bias, input_grad, {dx_out, dkernel_out, dbias_out},
+                         fn);
   }, py::arg("x"), py::arg("kernel"), py::arg("dy"), py::arg("strides") = 1, py::arg("padding") = "valid",
      py::arg("dilation") = 1, py::arg("y") = py::none(), py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
-     py::arg("bias") = true, py::arg("input_grad") = true);
+     py::arg("bias") = true, py::arg("input_grad") = true, py::arg("dx_out") = py::none(),
+     py::arg("dkernel_out") = py::none(), py::arg("dbias_out") = py::none());
 
   // ---------------------------------------------------------------- separable
   m.def("separable_forward", [](const py::object& x_obj, const py::object& dk_obj, const py::object& pk_obj,
@@ -640,6 +692,7 @@ void bind_conv(py::module_& m) {
     const float* bias = optional_vector(bias_obj, sp.pw_out, fn, "bias", &keep);
     const Activation act = activation_arg(activation, fn);
     py::array y = output(out, sp.y_shape, fn);
+    require_disjoint(y, x, fn, "x");
     {
       py::gil_scoped_release nogil;
       conv::table().separable_forward(sp.dw.s, sp.pw_out, in_ptr(x), in_ptr(dk), in_ptr(pk), bias, act, act_alpha,
@@ -707,6 +760,8 @@ void bind_conv(py::module_& m) {
     const float* bias = optional_vector(bias_obj, p.s.cin, fn, "bias", &keep);
     const Activation act = activation_arg(activation, fn);
     py::array y = output(out, p.y_shape, fn);
+    require_disjoint(y, x, fn, "x");
+    require_disjoint(y, kernel, fn, "kernel");
     {
       py::gil_scoped_release nogil;
       conv::table().backward_data(p.s, in_ptr(x), in_ptr(kernel), bias, act, act_alpha, out_ptr(y));

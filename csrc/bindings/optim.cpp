@@ -130,18 +130,28 @@ void require_nonnegative(double v, const char* fn, const char* arg) {
   if (v < 0) throw py::value_error(std::string(fn) + ": " + arg + " must be >= 0, got " + std::to_string(v));
 }
 
+// A Python or numpy number as a double.
+double number(const py::handle& obj, const char* fn, const char* arg) {
+  try {
+    return py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
+  } catch (const py::error_already_set&) {
+    throw py::type_error(std::string(fn) + ": " + arg + " must be a number, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  }
+}
+
 // Per-parameter weight decay from None, a float, or a sequence of floats/None.
 std::vector<float> weight_decays(const py::object& obj, size_t count, const char* fn) {
   std::vector<float> out;
   if (obj.is_none()) return out;
-  if (py::isinstance<py::float_>(obj) || py::isinstance<py::int_>(obj)) {
-    const double v = obj.cast<double>();
+  if (py::isinstance<py::str>(obj)) {
+    throw py::type_error(std::string(fn) + ": weight_decay must be None, a float or one float per parameter");
+  }
+  if (!py::isinstance<py::sequence>(obj)) {  // a number (Python or numpy scalar)
+    const double v = number(obj, fn, "weight_decay");
     require_finite(v, fn, "weight_decay");
     if (v != 0.0) out.assign(count, static_cast<float>(v));
     return out;
-  }
-  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj)) {
-    throw py::type_error(std::string(fn) + ": weight_decay must be None, a float or one float per parameter");
   }
   const py::sequence seq = obj.cast<py::sequence>();
   if (seq.size() != count) {
@@ -153,7 +163,7 @@ std::vector<float> weight_decays(const py::object& obj, size_t count, const char
   for (size_t i = 0; i < count; ++i) {
     const py::object item = seq[i];
     if (item.is_none()) continue;
-    const double v = item.cast<double>();
+    const double v = number(item, fn, "weight_decay");
     require_finite(v, fn, "weight_decay");
     out[i] = static_cast<float>(v);
     any = any || v != 0.0;
@@ -425,10 +435,10 @@ void bind_optim(py::module_& m) {
     const char* fn = "scale_";
     ArrayCall call(arrays, fn, true);
     std::vector<float> f;
-    if (py::isinstance<py::float_>(factor) || py::isinstance<py::int_>(factor)) {
-      f.assign(call.arrays.size(), factor.cast<float>());
+    if (!py::isinstance<py::sequence>(factor) || py::isinstance<py::str>(factor)) {
+      f.assign(call.arrays.size(), static_cast<float>(number(factor, fn, "factor")));
     } else {
-      f = factor.cast<std::vector<float>>();
+      for (const auto& item : factor.cast<py::sequence>()) f.push_back(static_cast<float>(number(item, fn, "factor")));
       if (f.size() != call.arrays.size()) {
         throw py::value_error(std::string(fn) + ": factor has " + std::to_string(f.size()) + " values for " +
                               std::to_string(call.arrays.size()) + " arrays");

@@ -21,6 +21,7 @@
 // (depth, row, column), per channel; the backward recomputes the maxima from x.
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "bindings/common.h"
 #include "kernels/pool/pool.h"
@@ -120,6 +121,15 @@ Geometry geometry(const Shape& in_shape, const py::object& pool_size, const py::
   return g;
 }
 
+// Pooling reads neighbourhoods, so an output may not overlap an input (unlike elementwise ops).
+void require_disjoint(const py::array& out, const py::array& in, const char* fn, const char* arg) {
+  const auto o = reinterpret_cast<uintptr_t>(out.data()), i = reinterpret_cast<uintptr_t>(in.data());
+  if (out.nbytes() > 0 && in.nbytes() > 0 && o < i + static_cast<uintptr_t>(in.nbytes()) &&
+      i < o + static_cast<uintptr_t>(out.nbytes())) {
+    throw py::value_error(std::string(fn) + ": 'out' shares memory with '" + arg + "'");
+  }
+}
+
 Shape shape_from_object(const py::object& obj, const char* fn, const char* arg) {
   Shape s;
   try {
@@ -136,6 +146,7 @@ py::array pool_forward(bool is_max, const py::array& x, const py::object& pool_s
   require_f32(x, fn, "x");
   const Geometry g = geometry(shape_of(x), pool_size, strides, padding, fn);
   py::array y = output(out, g.out_shape, fn);
+  require_disjoint(y, x, fn, "x");
   {
     py::gil_scoped_release nogil;
     const auto& t = pool::table();
@@ -152,6 +163,8 @@ py::array max_pool_backward(const py::array& x, const py::array& dy, const py::o
   const Geometry g = geometry(shape_of(x), pool_size, strides, padding, fn);
   require_shape(dy, g.out_shape, fn, "dy");
   py::array dx = output(out, shape_of(x), fn);
+  require_disjoint(dx, x, fn, "x");
+  require_disjoint(dx, dy, fn, "dy");
   {
     py::gil_scoped_release nogil;
     pool::table().max_backward(g.w, in_ptr(x), in_ptr(dy), out_ptr(dx));
@@ -167,6 +180,7 @@ py::array avg_pool_backward(const py::array& dy, const py::object& input_shape, 
   const Geometry g = geometry(in_shape, pool_size, strides, padding, fn);
   require_shape(dy, g.out_shape, fn, "dy");
   py::array dx = output(out, in_shape, fn);
+  require_disjoint(dx, dy, fn, "dy");
   {
     py::gil_scoped_release nogil;
     pool::table().avg_backward(g.w, in_ptr(dy), out_ptr(dx));
@@ -200,6 +214,7 @@ py::array global_forward(bool is_max, const py::array& x, bool keepdims, const p
   require_f32(x, fn, "x");
   const GlobalView v = global_view(shape_of(x), fn, "x");
   py::array y = output(out, keepdims ? v.kept : v.reduced, fn);
+  require_disjoint(y, x, fn, "x");
   {
     py::gil_scoped_release nogil;
     const auto& t = pool::table();
@@ -223,6 +238,8 @@ py::array global_max_backward(const py::array& x, const py::array& dy, const py:
   const GlobalView v = global_view(shape_of(x), fn, "x");
   require_global_dy(dy, v, fn);
   py::array dx = output(out, shape_of(x), fn);
+  require_disjoint(dx, x, fn, "x");
+  require_disjoint(dx, dy, fn, "dy");
   {
     py::gil_scoped_release nogil;
     pool::table().global_max_backward(v.n, v.s, v.c, in_ptr(x), in_ptr(dy), out_ptr(dx));
@@ -237,6 +254,7 @@ py::array global_avg_backward(const py::array& dy, const py::object& input_shape
   const GlobalView v = global_view(in_shape, fn, "input_shape");
   require_global_dy(dy, v, fn);
   py::array dx = output(out, in_shape, fn);
+  require_disjoint(dx, dy, fn, "dy");
   {
     py::gil_scoped_release nogil;
     pool::table().global_avg_backward(v.n, v.s, v.c, in_ptr(dy), out_ptr(dx));

@@ -30,18 +30,21 @@ from pykeras.backend.array_ops import ones as _ones_tensor
 from pykeras.backend.array_ops import ones_like, zeros_like
 from pykeras.backend.array_ops import zeros as _zeros_tensor
 from pykeras.backend.common import (clear_session, epsilon, floatx, image_data_format, is_keras_tensor,
+                                    standardize_data_format,
                                     learning_phase, register_clear_session_callback, register_keras_tensor_type,
                                     set_epsilon, set_floatx, set_image_data_format, set_learning_phase)
-from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, argmax,
+from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, arctan2, argmax,
+                                      divide_no_nan,
                                       argmin, batch_dot, cast, cast_to_floatx, ceil, clip, cos, cosh, count_nonzero,
                                       cumprod, cumsum, divide, dot, equal, erf, exp, expm1, floor, floor_divide,
                                       floordiv, greater, greater_equal, identity, isfinite, isinf, isnan, less,
                                       less_equal, log, log1p, log2, log10, logical_and, logical_not, logical_or,
                                       logical_xor, logsumexp, matmul, max, maximum, mean, min, minimum, mod,
                                       multiply, negative, not_equal, outer, pow, power, prod, reciprocal, round,
-                                      rsqrt, sign, sin, sinh, sqrt, square, std, subtract, sum, switch, tan,
+                                      rsqrt, sign, sin, sinh, sqrt, square, std, subtract, sum, switch, tan, arcsinh, arccosh,
+                                      arctanh, exp2, trunc,
                                       tensordot, true_divide, var, where)
-from pykeras.backend.nn import (activation, average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus,
+from pykeras.backend.nn import (activation, average_pool, dot_product_attention, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus,
                                 sparsemax, squareplus, tanh_shrink, threshold, batch_normalization, bias_add, binary_crossentropy,
                                 categorical_crossentropy, conv, conv1d, conv2d, conv2d_transpose, conv3d,
                                 conv3d_transpose, conv_transpose, dense, depthwise_conv, depthwise_conv2d, dropout,
@@ -315,5 +318,24 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
 # Keras 2's K.repeat is RepeatVector's op; keras.ops.repeat (numpy repeat) is pykeras.ops.repeat.
 repeat = repeat_vector  # noqa: F811
 
+
+# Functions that take no tensor values (settings, variables, shapes, graph-mode stubs) are left
+# as they are; every other public function also accepts symbolic Keras tensors (see
+# common.symbolic_aware).
+_NOT_SYMBOLIC = {
+    "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format", "set_image_data_format", "clear_session",
+    "learning_phase", "set_learning_phase", "register_clear_session_callback", "register_keras_tensor_type",
+    "register_symbolic_call", "is_keras_tensor", "is_tensor", "is_sparse", "int_shape", "shape", "ndim", "size",
+    "dtype", "count_params", "variable", "eval", "get_value", "set_value", "batch_get_value", "batch_set_value",
+    "update", "update_add", "update_sub", "moving_average_update", "print_tensor", "name_scope", "in_train_phase",
+    "in_test_phase", "gradients", "function", "placeholder", "to_dense", "convert_to_numpy", "standardize_dtype",
+    "zeros", "ones", "eye", "arange", "linspace", "random_uniform_variable", "random_normal_variable",
+    "random_uniform", "random_normal", "truncated_normal", "random_bernoulli", "random_binomial", "rnn", "map_fn",
+    "foldl", "foldr", "standardize_data_format",
+}
+register_symbolic_call = common.register_symbolic_call
+
+
+common.wrap_public_functions(globals(), _NOT_SYMBOLIC)
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("contextlib", "np")]

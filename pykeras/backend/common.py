@@ -119,3 +119,73 @@ def register_keras_tensor_type(cls):
 def is_keras_tensor(x):
     """True for the symbolic tensors of the functional API (types registered by the layers package)."""
     return bool(KERAS_TENSOR_TYPES) and isinstance(x, tuple(KERAS_TENSOR_TYPES))
+
+
+# ------------------------------------------------------------------------------------------------
+# Backend functions applied to symbolic Keras tensors (Keras 3: `ops.mean(Input((3, 4)), axis=1)`
+# adds a node to the functional graph). Converting a symbolic tensor to a value raises
+# SymbolicInputError; the public functions of `K` and `pykeras.ops` are wrapped by
+# `symbolic_aware`, which then hands the call to the layers package's hook (a function
+# `(fn, args, kwargs) -> symbolic outputs`, registered with register_symbolic_call or found as
+# `symbolic_call` in the module that defines the registered KerasTensor type).
+
+_SYMBOLIC_CALL = [None]
+
+
+class SymbolicInputError(TypeError):
+    """A symbolic Keras tensor reached an op that needs values."""
+
+
+def register_symbolic_call(fn):
+    _SYMBOLIC_CALL[0] = fn
+    return fn
+
+
+def _symbolic_hook():
+    if _SYMBOLIC_CALL[0] is None:
+        import sys
+
+        for cls in KERAS_TENSOR_TYPES:
+            hook = getattr(sys.modules.get(cls.__module__), "symbolic_call", None)
+            if callable(hook):
+                _SYMBOLIC_CALL[0] = hook
+                break
+    return _SYMBOLIC_CALL[0]
+
+
+_WRAPPERS = {}
+
+
+def symbolic_aware(fn):
+    """fn, calling the symbolic hook instead when a symbolic Keras tensor is among its inputs.
+
+    One wrapper per function, so that K.<name> and pykeras.ops.<name> stay the same object.
+    """
+    import functools
+
+    if fn in _WRAPPERS:
+        return _WRAPPERS[fn]
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SymbolicInputError:
+            hook = _symbolic_hook()
+            if hook is None:
+                raise
+            return hook(fn, args, kwargs)
+
+    _WRAPPERS[fn] = wrapper
+    _WRAPPERS[wrapper] = wrapper
+    return wrapper
+
+
+def wrap_public_functions(namespace, exclude=()):
+    """Replaces the public functions of a module namespace defined in pykeras by symbolic_aware ones."""
+    import types
+
+    for name, obj in list(namespace.items()):
+        if (not name.startswith("_") and isinstance(obj, types.FunctionType) and name not in exclude
+                and (obj.__module__ or "").startswith("pykeras.")):
+            namespace[name] = symbolic_aware(obj)

@@ -15,8 +15,13 @@ rule in RULES against central finite differences.
 import numpy as np
 
 from pykeras.backend import kernels
+from pykeras.backend.tape import IndexedGrad
 
 RULES = {}
+
+_LN2 = 0.6931471805599453
+_LN10 = 2.302585092994046
+_TWO_OVER_SQRT_PI = 1.1283791670955126
 
 
 def rule(fn):
@@ -28,6 +33,9 @@ def unbroadcast(g, shape):
     """Sums g over the axes that broadcasting added or stretched to reach g.shape from `shape`."""
     if g.shape == shape:
         return g
+    r = kernels.reduce_to_shape(g, shape)
+    if r is not None:
+        return r
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
@@ -69,8 +77,20 @@ def subtract(node, g):
     return gx, gy
 
 
+def _native_binary(name, node, g):
+    """(dx, dy) from the native kernel for large operands, or None."""
+    if g.size < kernels.NATIVE_ELTWISE_MIN:
+        return None
+    x, y = node.saved[0], node.saved[1]
+    p = node.parents
+    return kernels.binary_backward(name, x, y, g, p[0] is not None, p[1] is not None)
+
+
 @rule
 def multiply(node, g):
+    r = _native_binary("multiply", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     p = node.parents
     gx = gy = None
@@ -87,6 +107,9 @@ def multiply(node, g):
 
 @rule
 def divide(node, g):
+    r = _native_binary("divide", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     p = node.parents
     gx = g / y
@@ -109,8 +132,21 @@ def power(node, g):
 
 
 @rule
+def arctan2(node, g):
+    # inputs (y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+    y, x = node.saved
+    r2 = x * x + y * y
+    p = node.parents
+    return (unbroadcast(g * x / r2, _shape(y)) if p[0] is not None else None,
+            unbroadcast(-g * y / r2, _shape(x)) if p[1] is not None else None)
+
+
+@rule
 def maximum(node, g):
     # Ties go to x (TensorFlow's convention).
+    r = _native_binary("maximum", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     mask = np.greater_equal(x, y)
     p = node.parents
@@ -120,6 +156,9 @@ def maximum(node, g):
 
 @rule
 def minimum(node, g):
+    r = _native_binary("minimum", node, g)
+    if r is not None:
+        return r
     x, y = node.saved
     mask = np.less_equal(x, y)
     p = node.parents
@@ -149,6 +188,10 @@ def where(node, g):
 def clip(node, g):
     # saved = (x, lo, hi): the gradient passes where lo <= x <= hi.
     x, lo, hi = node.saved
+    if isinstance(lo, float) and isinstance(hi, float):
+        r = kernels.unary_backward("clip", g, x, None, min_value=lo, max_value=hi)
+        if r is not None:
+            return (r,)
     inside = (x >= lo) & (x <= hi)
     return (np.where(inside, g, 0.0).astype(g.dtype, copy=False),)
 
@@ -161,6 +204,9 @@ def identity(node, g):
     return (g,)
 
 
+# Each rule hands large float32 arrays to the native kernel (kernels.unary_backward returns None
+# otherwise) and states the formula for the numpy path.
+
 @rule
 def negative(node, g):
     return (-g,)
@@ -168,122 +214,170 @@ def negative(node, g):
 
 @rule
 def square(node, g):
-    x, _ = node.saved
-    return (g * (2.0 * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("square", g, x, y)
+    return (g * (2.0 * x) if r is None else r,)
 
 
 @rule
 def sqrt(node, g):
-    _, y = node.saved
-    return (g / (2.0 * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("sqrt", g, x, y)
+    return (g / (2.0 * y) if r is None else r,)
 
 
 @rule
 def rsqrt(node, g):
-    _, y = node.saved
-    return (g * (-0.5 * y * y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("rsqrt", g, x, y)
+    return (g * (-0.5 * y * y * y) if r is None else r,)
 
 
 @rule
 def exp(node, g):
-    _, y = node.saved
-    return (g * y,)
+    x, y = node.saved
+    r = kernels.unary_backward("exp", g, x, y)
+    return (g * y if r is None else r,)
+
+
+@rule
+def exp2(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("exp2", g, x, y)
+    return (g * y * _LN2 if r is None else r,)
 
 
 @rule
 def expm1(node, g):
-    _, y = node.saved
-    return (g * (y + 1.0),)
+    x, y = node.saved
+    r = kernels.unary_backward("expm1", g, x, y)
+    return (g * (y + 1.0) if r is None else r,)
 
 
 @rule
 def log(node, g):
-    x, _ = node.saved
-    return (g / x,)
+    x, y = node.saved
+    r = kernels.unary_backward("log", g, x, y)
+    return (g / x if r is None else r,)
 
 
 @rule
 def log1p(node, g):
-    x, _ = node.saved
-    return (g / (x + 1.0),)
+    x, y = node.saved
+    r = kernels.unary_backward("log1p", g, x, y)
+    return (g / (x + 1.0) if r is None else r,)
 
 
 @rule
 def log2(node, g):
-    x, _ = node.saved
-    return (g / (x * np.log(2.0).item()),)
+    x, y = node.saved
+    r = kernels.unary_backward("log2", g, x, y)
+    return (g / (x * _LN2) if r is None else r,)
 
 
 @rule
 def log10(node, g):
-    x, _ = node.saved
-    return (g / (x * np.log(10.0).item()),)
+    x, y = node.saved
+    r = kernels.unary_backward("log10", g, x, y)
+    return (g / (x * _LN10) if r is None else r,)
 
 
 @rule
 def abs(node, g):  # noqa: A001 - the op's name
-    x, _ = node.saved
-    return (g * np.sign(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("abs", g, x, y)
+    return (g * np.sign(x) if r is None else r,)
 
 
 @rule
 def reciprocal(node, g):
-    _, y = node.saved
-    return (g * -(y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("reciprocal", g, x, y)
+    return (g * -(y * y) if r is None else r,)
 
 
 @rule
 def sin(node, g):
-    x, _ = node.saved
-    return (g * np.cos(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("sin", g, x, y)
+    return (g * np.cos(x) if r is None else r,)
 
 
 @rule
 def cos(node, g):
-    x, _ = node.saved
-    return (g * -np.sin(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("cos", g, x, y)
+    return (g * -np.sin(x) if r is None else r,)
 
 
 @rule
 def tan(node, g):
-    _, y = node.saved
-    return (g * (1.0 + y * y),)
+    x, y = node.saved
+    r = kernels.unary_backward("tan", g, x, y)
+    return (g * (1.0 + y * y) if r is None else r,)
 
 
 @rule
 def arcsin(node, g):
-    x, _ = node.saved
-    return (g / np.sqrt(1.0 - x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arcsin", g, x, y)
+    return (g / np.sqrt(1.0 - x * x) if r is None else r,)
 
 
 @rule
 def arccos(node, g):
-    x, _ = node.saved
-    return (-g / np.sqrt(1.0 - x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arccos", g, x, y)
+    return (-g / np.sqrt(1.0 - x * x) if r is None else r,)
 
 
 @rule
 def arctan(node, g):
-    x, _ = node.saved
-    return (g / (1.0 + x * x),)
+    x, y = node.saved
+    r = kernels.unary_backward("arctan", g, x, y)
+    return (g / (1.0 + x * x) if r is None else r,)
 
 
 @rule
 def sinh(node, g):
-    x, _ = node.saved
-    return (g * np.cosh(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("sinh", g, x, y)
+    return (g * np.cosh(x) if r is None else r,)
 
 
 @rule
 def cosh(node, g):
-    x, _ = node.saved
-    return (g * np.sinh(x),)
+    x, y = node.saved
+    r = kernels.unary_backward("cosh", g, x, y)
+    return (g * np.sinh(x) if r is None else r,)
+
+
+@rule
+def arcsinh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arcsinh", g, x, y)
+    return (g / np.sqrt(x * x + 1.0) if r is None else r,)
+
+
+@rule
+def arccosh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arccosh", g, x, y)
+    return (g / np.sqrt(x * x - 1.0) if r is None else r,)
+
+
+@rule
+def arctanh(node, g):
+    x, y = node.saved
+    r = kernels.unary_backward("arctanh", g, x, y)
+    return (g / (1.0 - x * x) if r is None else r,)
 
 
 @rule
 def erf(node, g):
-    x, _ = node.saved
-    return (g * (1.1283791670955126 * np.exp(-x * x)),)
+    x, y = node.saved
+    r = kernels.unary_backward("erf", g, x, y)
+    return (g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)) if r is None else r,)
 
 
 @rule
@@ -338,39 +432,38 @@ def _unrows(a2, axis, moved_shape):
 
 @rule
 def softmax_crossentropy(node, g):
-    # inputs (target, logits); saved = (probs2d, target2d, logits2d, moved_shape, axis).
-    probs, target, logits, moved_shape, axis = node.saved
+    # inputs (target, logits); saved = (grad2d, logits2d, moved_shape, axis): grad2d is the
+    # logits' gradient for unit upstream gradients, softmax * sum(target) - target, computed by the
+    # forward kernel. The target's gradient is -log_softmax(logits).
+    grad, logits, moved_shape, axis = node.saved
     p = node.parents
-    g1 = np.ascontiguousarray(g).reshape(-1, 1)
+    g1 = np.ascontiguousarray(g).reshape(-1)
     dt = dz = None
-    if p[1] is not None:
-        tsum = target.sum(axis=-1, keepdims=True)
-        dz = _unrows((probs * tsum - target) * g1, axis, moved_shape)
+    if p[1] is not None and grad is not None:
+        dz = _unrows(kernels.scale_rows(grad, g1), axis, moved_shape)
     if p[0] is not None:
-        dt = _unrows(-kernels.log_softmax(logits) * g1, axis, moved_shape)
+        dt = _unrows(kernels.scale_rows(-kernels.log_softmax(logits), g1), axis, moved_shape)
     return dt, dz
 
 
 @rule
 def sparse_softmax_crossentropy(node, g):
-    # inputs (logits,); saved = (probs2d, labels1d, moved_shape, axis).
-    probs, labels, moved_shape, axis = node.saved
-    d = probs.copy()
-    d[np.arange(d.shape[0]), labels] -= 1.0
-    d *= np.ascontiguousarray(g).reshape(-1, 1)
-    return (_unrows(d, axis, moved_shape),)
+    # inputs (logits,); saved = (grad2d = softmax - onehot, moved_shape, axis).
+    grad, moved_shape, axis = node.saved
+    return (_unrows(kernels.scale_rows(grad, np.ascontiguousarray(g).reshape(-1)), axis, moved_shape),)
 
 
 @rule
 def sigmoid_crossentropy(node, g):
-    # inputs (target, logits); saved = (target, logits) broadcast to a common shape.
-    target, logits = node.saved
+    # inputs (target, logits); saved = (grad = sigmoid(logits) - target, logits, target shape,
+    # logits shape), grad and logits at the broadcast shape.
+    grad, logits, t_shape, z_shape = node.saved
     p = node.parents
     dt = dz = None
     if p[1] is not None:
-        dz = unbroadcast((kernels.sigmoid(logits) - target) * g, logits.shape)
+        dz = unbroadcast(grad * g, z_shape)
     if p[0] is not None:
-        dt = unbroadcast(-logits * g, target.shape)
+        dt = unbroadcast(-logits * g, t_shape)
     return dt, dz
 
 
@@ -441,20 +534,32 @@ def prod(node, g):
 
 @rule
 def var(node, g):
-    # saved = (x, mean (keepdims), axes, keepdims, n)
-    x, m, axes, keepdims, n = node.saved
+    # saved = (x, y, axes, keepdims, n): d var / dx = 2 (x - mean) / n
+    x, y, axes, keepdims, n = node.saved
+    r = kernels.reduce_backward("var", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
+    m = np.mean(x, axis=axes, keepdims=True)
     return ((x - m) * (_expand(g, x.ndim, axes, keepdims) * (2.0 / n)),)
 
 
 @rule
 def std(node, g):
-    x, m, s, axes, keepdims, n = node.saved
-    return ((x - m) * (_expand(g, x.ndim, axes, keepdims) / (s * n)),)
+    # d std / dx = (x - mean) / (n std)
+    x, y, axes, keepdims, n = node.saved
+    r = kernels.reduce_backward("std", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
+    m = np.mean(x, axis=axes, keepdims=True)
+    return ((x - m) * (_expand(g, x.ndim, axes, keepdims) / (_expand(y, x.ndim, axes, keepdims) * n)),)
 
 
 @rule
 def logsumexp(node, g):
     x, y, axes, keepdims = node.saved
+    r = kernels.reduce_backward("logsumexp", x, y, g, axes, keepdims)
+    if r is not None:
+        return (r,)
     return (np.exp(x - _expand(y, x.ndim, axes, keepdims)) * _expand(g, x.ndim, axes, keepdims),)
 
 
@@ -478,21 +583,18 @@ def cumprod(node, g):
 @rule
 def matmul(node, g):
     # saved = (a, b) with ndim >= 2 (1-D operands are expanded by the op, then squeezed).
+    # da = g @ b^T, db = a^T @ g, summed over broadcast batch dimensions.
     a, b = node.saved
     p = node.parents
     da = db = None
     if p[0] is not None:
-        if g.ndim == 2 and b.ndim == 2:
-            da = kernels.gemm(g, b, trans_b=True)
-        else:
-            da = unbroadcast(kernels.matmul(g, np.swapaxes(b, -1, -2)), a.shape)
+        da = unbroadcast(kernels.matmul(g, b, trans_b=True), a.shape)
     if p[1] is not None:
-        if g.ndim == 2 and a.ndim == 2:
-            db = kernels.gemm(a, g, trans_a=True)
-        elif b.ndim == 2:
-            db = kernels.gemm(a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1]), trans_a=True)
+        if b.ndim == 2 and a.ndim > 2:
+            db = kernels.gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]),
+                              np.ascontiguousarray(g).reshape(-1, g.shape[-1]), trans_a=True)
         else:
-            db = unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b.shape)
+            db = unbroadcast(kernels.matmul(a, g, trans_a=True), b.shape)
     return da, db
 
 
@@ -549,7 +651,7 @@ def dense(node, g):
     if p[1] is not None:
         dw = kernels.gemm(x2, dz, trans_a=True)
     if len(p) > 2 and p[2] is not None:
-        db = dz.sum(axis=0)
+        db = kernels.column_sums(dz)
     return dx, dw, db
 
 
@@ -599,13 +701,10 @@ def stack(node, g):
 @rule
 def getitem(node, g):
     # saved = (x_shape, dtype, key, basic): basic indexing selects each element at most once.
+    # The gradient is returned as an IndexedGrad, which the tape adds into the input's gradient
+    # buffer in place (cheap for many slices of one tensor).
     shape, dtype, key, basic = node.saved
-    dx = np.zeros(shape, g.dtype)
-    if basic:
-        dx[key] = g
-    else:
-        np.add.at(dx, key, g)
-    return (dx,)
+    return (IndexedGrad(shape, g.dtype, key, g, basic),)
 
 
 @rule

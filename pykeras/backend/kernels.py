@@ -12,6 +12,16 @@ from pykeras import _core
 from pykeras.backend import numpy_kernels as npk
 
 _F32 = np.dtype(np.float32)
+
+
+def _native(family, name):
+    """_core.<family>.<name>, or None when this build has no such kernel (numpy then runs)."""
+    return getattr(getattr(_core, family, None), name, None)
+
+
+# Below this many elements an elementwise op is not worth threads and numpy's call is as cheap.
+NATIVE_ELTWISE_MIN = 16384
+
 _sgemm = _core.gemm.sgemm
 _relu = _core.eltwise.relu
 _relu_backward = _core.eltwise.relu_backward
@@ -26,21 +36,29 @@ _dropout_backward = _core.random.dropout_backward
 GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigmoid": 5, "tanh": 6,
             "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
 
-# Which implementation each kernel entry point uses for float32 ("core" or "numpy").
-_SOURCES = {
-    "matmul (2-D)": "core", "dense (fused bias + activation)": "core", "relu fwd/bwd": "core",
-    "add (same shape)": "core", "dropout fwd/bwd": "core", "random uniform/normal/truncated_normal": "core",
-    "other activations fwd/bwd": "numpy", "softmax / log_softmax fwd/bwd": "numpy",
-    "softmax+crossentropy, sparse, sigmoid+crossentropy": "numpy", "broadcast binary ops": "numpy",
-    "unary math": "numpy", "reductions": "numpy", "conv fwd/bwd (im2col on core GEMM)": "numpy+core",
-    "depthwise conv fwd/bwd": "numpy", "max/avg pool fwd/bwd": "numpy", "batch norm train/infer fwd/bwd": "numpy",
-    "batched matmul": "numpy",
-}
-
-
 def sources():
-    """{kernel entry point: 'core' | 'numpy' | 'numpy+core'} for float32 data."""
-    return dict(_SOURCES)
+    """{kernel entry point: 'core' | 'numpy' | 'numpy+core GEMM'}: what runs for float32 data in this build."""
+    def pick(*natives):
+        return "core" if all(n is not None for n in natives) else "numpy"
+
+    return {
+        "matmul / dense (GEMM + bias + activation epilogue)": "core",
+        "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
+        "relu fwd/bwd": "core",
+        "other activations fwd/bwd": "numpy",
+        "add (same shape, large)": "core",
+        "other elementwise / broadcast binary ops, unary math": "numpy",
+        "reductions": "numpy",
+        "softmax / log_softmax, softmax+crossentropy, sigmoid+crossentropy": "numpy",
+        "conv fwd/bwd": pick(_conv_forward, _conv_backward).replace("numpy", "numpy+core GEMM"),
+        "depthwise conv fwd/bwd": pick(_dw_forward, _dw_backward),
+        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward).replace("numpy", "numpy+core GEMM"),
+        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward).replace("numpy", "numpy+core GEMM"),
+        "max/avg pooling fwd/bwd": pick(_max_pool, _max_pool_backward, _avg_pool, _avg_pool_backward),
+        "batch norm train fwd/bwd": pick(_bn_train, _bn_backward),
+        "batch norm inference": pick(_bn_inference),
+        "dropout fwd/bwd, random draws": "core",
+    }
 
 
 def f32c(a):
@@ -73,38 +91,91 @@ def gemm(a, b, trans_a=False, trans_b=False, bias=None, act="linear", alpha=0.0,
     return y
 
 
-def matmul(a, b):
-    """np.matmul semantics (broadcast batch dimensions) for arrays of ndim >= 2."""
+# A batched product runs one native GEMM per matrix when each matrix product has at least this
+# many multiply-adds; below it numpy's own loop over its BLAS costs less than a Python loop.
+BATCHED_NATIVE_MIN = 32768
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    """np.matmul semantics (batch dimensions broadcast) for arrays of ndim >= 2, with op(a) = a^T
+    over the last two axes when trans_a (same for b)."""
     if a.ndim == 2 and b.ndim == 2:
-        return gemm(a, b)
-    if b.ndim == 2 and a.dtype is _F32 and b.dtype is _F32:
+        return gemm(a, b, trans_a, trans_b)
+    f32 = a.dtype is _F32 and b.dtype is _F32
+    if b.ndim == 2 and f32 and not trans_a:
         # Fold the batch dimensions of `a` into GEMM rows.
-        y = gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]), b)
-        return y.reshape(a.shape[:-1] + (b.shape[-1],))
-    return np.matmul(a, b)
+        y = gemm(np.ascontiguousarray(a).reshape(-1, a.shape[-1]), b, False, trans_b)
+        return y.reshape(a.shape[:-1] + (y.shape[-1],))
+    m = a.shape[-1] if trans_a else a.shape[-2]
+    k = a.shape[-2] if trans_a else a.shape[-1]
+    n = b.shape[-2] if trans_b else b.shape[-1]
+    if f32 and m * n * k >= BATCHED_NATIVE_MIN:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        ab = np.broadcast_to(f32c(a), batch + a.shape[-2:])
+        bb = np.broadcast_to(f32c(b), batch + b.shape[-2:])
+        out = np.empty(batch + (m, n), np.float32)
+        for idx in np.ndindex(*batch):
+            _sgemm(ab[idx], bb[idx], out[idx], trans_a, trans_b)
+        return out
+    return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
 
 
 # ------------------------------------------------------------------------------------------------
 # Activations
 
+_unary = _native("eltwise", "unary")
+_unary_backward = _native("eltwise", "unary_backward")
+# Names the native elementwise family implements (activations and unary math, forward and backward).
+NATIVE_UNARY = frozenset(getattr(getattr(_core, "eltwise", None), "UNARY_OPS", ()) if _unary is not None else ())
+_NO_PARAMS = {}
+
+
+def _act_params(name, alpha):
+    """Keyword parameters of the native unary op for an activation and its alpha."""
+    if name in ("leaky_relu", "elu"):
+        return {"alpha": alpha}
+    if name == "gelu":
+        return {"approximate": bool(alpha)}
+    return _NO_PARAMS
+
+
 def act_forward(name, x, alpha=0.0):
-    if name == "relu" and x.dtype is _F32:
-        try:
-            return _relu(x)
-        except TypeError:
+    if x.dtype is _F32:
+        if name in NATIVE_UNARY:
+            return _unary(name, f32c(x), **_act_params(name, alpha))
+        if name == "relu":
             return _relu(f32c(x))
     return npk.act_forward(name, x, alpha)
 
 
 def act_backward(name, dy, x=None, y=None, alpha=0.0):
     """dx = dy * f'(.), from x when given, else from the output y (names in npk.FROM_OUTPUT)."""
-    if name == "relu" and dy.dtype is _F32:
-        r = x if x is not None else y
-        try:
-            return _relu_backward(r, dy)
-        except (TypeError, ValueError):
+    if dy.dtype is _F32:
+        if name in NATIVE_UNARY:
+            return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
+                                   **_act_params(name, alpha))
+        if name == "relu":
+            r = x if x is not None else y
             return _relu_backward(f32c(r), f32c(np.broadcast_to(dy, r.shape)))
     return npk.act_backward(name, dy, x, y, alpha)
+
+
+# Unary math (exp, log, sqrt, sin, ...): numpy for small arrays (its call is as cheap and there is
+# nothing to thread), the native kernels from NATIVE_ELTWISE_MIN elements on.
+
+def unary(name, x, fallback, **params):
+    """Elementwise `name`; `fallback(x)` is the numpy form."""
+    if x.dtype is _F32 and x.size >= NATIVE_ELTWISE_MIN and name in NATIVE_UNARY:
+        return _unary(name, f32c(x), **params)
+    return fallback(x)
+
+
+def unary_backward(name, dy, x, y, **params):
+    """Native dy * f'(.) for large float32 arrays, or None when the numpy formula should run."""
+    if dy.dtype is _F32 and dy.size >= NATIVE_ELTWISE_MIN and name in NATIVE_UNARY:
+        return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
+                               **params)
+    return None
 
 
 FROM_OUTPUT = npk.FROM_OUTPUT
@@ -112,30 +183,157 @@ FROM_OUTPUT = npk.FROM_OUTPUT
 # ------------------------------------------------------------------------------------------------
 # Softmax and crossentropies on 2-D (rows, classes) arrays.
 
-softmax = npk.softmax
-softmax_backward = npk.softmax_backward
-log_softmax = npk.log_softmax
-log_softmax_backward = npk.log_softmax_backward
-softmax_xent = npk.softmax_xent
-sparse_softmax_xent = npk.sparse_softmax_xent
-sigmoid_xent = npk.sigmoid_xent
+_softmax = _native("eltwise", "softmax")
+_log_softmax = _native("eltwise", "log_softmax")
+_softmax_backward = _native("eltwise", "softmax_backward")
+_log_softmax_backward = _native("eltwise", "log_softmax_backward")
+_softmax_xent = _native("eltwise", "softmax_cross_entropy")
+_sparse_softmax_xent = _native("eltwise", "sparse_softmax_cross_entropy")
+_sigmoid_xent = _native("eltwise", "sigmoid_cross_entropy")
+
+
+def softmax(x):
+    if _softmax is not None and x.dtype is _F32:
+        return _softmax(f32c(x), -1)
+    return npk.softmax(x)
+
+
+def log_softmax(x):
+    if _log_softmax is not None and x.dtype is _F32:
+        return _log_softmax(f32c(x), -1)
+    return npk.log_softmax(x)
+
+
+def softmax_backward(y, dy):
+    if _softmax_backward is not None and dy.dtype is _F32:
+        return _softmax_backward(f32c(y), f32c(dy), -1)
+    return npk.softmax_backward(y, dy)
+
+
+def log_softmax_backward(y, dy):
+    if _log_softmax_backward is not None and dy.dtype is _F32:
+        return _log_softmax_backward(f32c(y), f32c(dy), -1)
+    return npk.log_softmax_backward(y, dy)
+
+
+def softmax_xent(logits, target, with_grad=False):
+    """(per-row loss, d loss / d logits for unit upstream gradients or None) over the last axis."""
+    if _softmax_xent is not None and logits.dtype is _F32 and target.dtype is _F32:
+        r = _softmax_xent(f32c(logits), f32c(target), -1, with_grad)
+        return r if with_grad else (r, None)
+    return npk.softmax_xent(logits, target, with_grad)
+
+
+def sparse_softmax_xent(logits, labels, with_grad=False):
+    """As softmax_xent with integer class labels (one per row)."""
+    if _sparse_softmax_xent is not None and logits.dtype is _F32:
+        r = _sparse_softmax_xent(f32c(logits), np.ascontiguousarray(labels), -1, None, with_grad)
+        return r if with_grad else (r, None)
+    return npk.sparse_softmax_xent(logits, labels, with_grad)
+
+
+def sigmoid_xent(logits, target, with_grad=False):
+    """(elementwise loss, sigmoid(logits) - target or None)."""
+    if _sigmoid_xent is not None and logits.dtype is _F32 and target.dtype is _F32 and logits.shape == target.shape:
+        r = _sigmoid_xent(f32c(logits), f32c(target), with_grad)
+        return r if with_grad else (r, None)
+    return npk.sigmoid_xent(logits, target, with_grad)
+
+
+def scale_rows(grad, g):
+    """grad (rows, classes) times the per-row upstream gradient g (rows,)."""
+    g2 = g.reshape(-1, 1)
+    if grad.size >= NATIVE_ELTWISE_MIN:
+        return binary("multiply", grad, np.ascontiguousarray(g2, grad.dtype), np.multiply)
+    return grad * g2
+
+
+def column_sums(a):
+    """Sums over every axis but the last (bias gradients)."""
+    a2 = a.reshape(-1, a.shape[-1])
+    return reduce("sum", a2, (0,), False, lambda: a2.sum(axis=0))
 sigmoid = npk.sigmoid
 
 
 # ------------------------------------------------------------------------------------------------
-# Elementwise
+# Elementwise binary ops with numpy broadcasting, and reductions. The ops call these only for
+# large arrays (NATIVE_ELTWISE_MIN elements); numpy runs when the native kernel is missing or an
+# operand is not a contiguous float32 array (a copy would cost more than numpy's strided loop).
 
-# Below this many elements an elementwise op is not worth threads and numpy's call is as cheap.
-NATIVE_ELTWISE_MIN = 16384
+_binary = _native("eltwise", "binary")
+_binary_backward = _native("eltwise", "binary_backward")
+_reduce_to_shape = _native("eltwise", "reduce_to_shape")
+_reduce = _native("eltwise", "reduce")
+_reduce_backward = _native("eltwise", "reduce_backward")
+_argmax = _native("eltwise", "argmax")
+_argmin = _native("eltwise", "argmin")
+
+
+def _native_operand(a):
+    """a is a Python number or a C-contiguous float32 array."""
+    if a.__class__ is float or a.__class__ is int:
+        return True
+    return a.__class__ is np.ndarray and a.dtype is _F32 and a.flags.c_contiguous
+
+
+def binary(name, a, b, fallback):
+    """a <name> b (numpy broadcasting): native kernel when it exists and both operands suit it."""
+    if _binary is not None and _native_operand(a) and _native_operand(b):
+        return _binary(name, a, b)
+    return fallback(a, b)
+
+
+def binary_backward(name, a, b, dy, need_a, need_b):
+    """(da, db) reduced to the operands' shapes, or None when the rule's numpy formula should run."""
+    if (_binary_backward is not None and _native_operand(a) and _native_operand(b) and dy.dtype is _F32
+            and dy.flags.c_contiguous):
+        return _binary_backward(name, a, b, dy, need_a, need_b)
+    return None
+
+
+def reduce_to_shape(g, shape):
+    """g summed over the axes along which `shape` was broadcast to g.shape (large arrays only)."""
+    if _reduce_to_shape is not None and g.dtype is _F32 and g.size >= NATIVE_ELTWISE_MIN:
+        return _reduce_to_shape(f32c(g), shape)
+    return None
+
+
+def reduce(name, x, axes, keepdims, fallback):
+    """Reduction `name` (sum mean max min prod var std logsumexp) over `axes` (a tuple)."""
+    if _reduce is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+        return _reduce(name, x, axes, keepdims)
+    return fallback()
+
+
+def reduce_backward(name, x, y, dy, axes, keepdims):
+    """Native gradient of a reduction for large float32 inputs, else None."""
+    if _reduce_backward is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and dy.dtype is _F32:
+        return _reduce_backward(name, f32c(x), f32c(y), f32c(dy), axes, keepdims)
+    return None
+
+
+def arg_reduce(is_max, x, axis, keepdims):
+    """int32 argmax/argmin over one axis (None: the flattened array)."""
+    native = _argmax if is_max else _argmin
+    if native is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+        r = native(x, axis, keepdims)
+    else:
+        r = (np.argmax if is_max else np.argmin)(x, axis=axis, keepdims=keepdims) if axis is not None else \
+            (np.argmax if is_max else np.argmin)(x)
+    return np.asarray(r).astype(np.int32)
 
 
 def add(a, b):
-    """a + b with numpy broadcasting."""
-    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32 and a.shape == b.shape:
-        try:
-            return _add(a, b)
-        except TypeError:
-            pass
+    """a + b (numpy broadcasting), native for large float32 operands."""
+    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32:
+        if _binary is not None:
+            if a.flags.c_contiguous and b.flags.c_contiguous:
+                return _binary("add", a, b)
+        elif a.shape == b.shape:
+            try:
+                return _add(a, b)
+            except TypeError:
+                pass
     return np.add(a, b)
 
 
@@ -152,7 +350,32 @@ def _act_in(dy, y, act, alpha):
     return np.ascontiguousarray(dy) if act == "linear" else npk.act_backward(act, dy, None, y, alpha)
 
 
+_conv_forward = _native("conv", "conv_forward")
+_conv_backward = _native("conv", "conv_backward")
+_dw_forward = _native("conv", "depthwise_forward")
+_dw_backward = _native("conv", "depthwise_backward")
+_sep_forward = _native("conv", "separable_forward")
+_sep_backward = _native("conv", "separable_backward")
+_convt_forward = _native("conv", "conv_transpose_forward")
+_convt_backward = _native("conv", "conv_transpose_backward")
+
+
+def _all_f32(*arrays):
+    return all(a is None or a.dtype is _F32 for a in arrays)
+
+
+def _c(a):
+    return None if a is None else f32c(a)
+
+
+def _pads_arg(pads):
+    return [list(p) for p in pads]
+
+
 def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alpha=0.0):
+    if _conv_forward is not None and _all_f32(x, w, bias):
+        return _conv_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, groups, GEMM_ACT[act],
+                             alpha)
     z = npk.conv_forward(x, w, strides, dilations, pads, groups, gemm)
     if bias is not None:
         z += bias
@@ -160,14 +383,19 @@ def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alp
 
 
 def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    if _conv_backward is not None and _all_f32(x, w, dy):
+        return tuple(_conv_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations, groups,
+                                    _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_backward_input(dz, w, x.shape, strides, dilations, pads, groups, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(x, dz, w.shape, strides, dilations, pads, groups, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=0.0):
+    if _dw_forward is not None and _all_f32(x, w, bias):
+        return _dw_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, GEMM_ACT[act], alpha)
     z = npk.depthwise_forward(x, w, strides, dilations, pads)
     if bias is not None:
         z += bias
@@ -175,15 +403,21 @@ def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=
 
 
 def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True, need_db=True):
+    if _dw_backward is not None and _all_f32(x, w, dy):
+        return tuple(_dw_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations,
+                                  _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     dx = npk.depthwise_backward_input(dz, w, x.shape, strides, dilations, pads) if need_dx else None
     dw = npk.depthwise_backward_kernel(x, dz, w.shape, strides, dilations, pads)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", alpha=0.0):
     """act(pointwise(depthwise(x)) + bias); pw is (*1, C * M, out) or (C * M, out)."""
+    if _sep_forward is not None and _all_f32(x, dw, pw, bias):
+        return _sep_forward(f32c(x), f32c(dw), f32c(pw), _c(bias), strides, _pads_arg(pads), dilations,
+                            GEMM_ACT[act], alpha)
     d = npk.depthwise_forward(x, dw, strides, dilations, pads)
     pw2 = pw.reshape(-1, pw.shape[-1])
     z = gemm(d.reshape(-1, d.shape[-1]), pw2, bias=bias).reshape(d.shape[:-1] + (pw2.shape[1],))
@@ -193,6 +427,9 @@ def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", a
 def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True,
                        need_db=True):
     """(dx or None, d_depthwise, d_pointwise, dbias or None); the depthwise output is recomputed."""
+    if _sep_backward is not None and _all_f32(x, dw, pw, dy):
+        return tuple(_sep_backward(f32c(x), f32c(dw), f32c(pw), f32c(dy), strides, _pads_arg(pads), dilations,
+                                   _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
     d = npk.depthwise_forward(x, dw, strides, dilations, pads)
     pw2 = pw.reshape(-1, pw.shape[-1])
@@ -201,11 +438,14 @@ def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear",
     dd = gemm(dz2, pw2, trans_b=True).reshape(d.shape)
     dx = npk.depthwise_backward_input(dd, dw, x.shape, strides, dilations, pads) if need_dx else None
     ddw = npk.depthwise_backward_kernel(x, dd, dw.shape, strides, dilations, pads)
-    db = dz2.sum(axis=0) if need_db else None
+    db = column_sums(dz2) if need_db else None
     return dx, ddw, dpw, db
 
 
 def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilations, act="linear", alpha=0.0):
+    if _convt_forward is not None and _all_f32(x, w, bias):
+        return _convt_forward(f32c(x), f32c(w), _c(bias), strides, padding, output_padding, dilations, GEMM_ACT[act],
+                              alpha)
     sizes, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
     out_shape = (x.shape[0],) + sizes + (w.shape[-2],)
     z = np.ascontiguousarray(npk.conv_backward_input(x, w, out_shape, strides, dilations, pads, 1, gemm))
@@ -216,6 +456,9 @@ def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilatio
 
 def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilations, act="linear", alpha=0.0,
                             need_dx=True, need_db=True):
+    if _convt_backward is not None and _all_f32(x, w, dy):
+        return tuple(_convt_backward(f32c(x), f32c(w), f32c(dy), strides, padding, output_padding, dilations,
+                                     _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     # y = F^T x for the forward convolution F from the output side to the input side (kernel w
     # read as HWIO with I = this op's output channels): dx = F dz, dw = F's kernel gradient for
     # input dz and output gradient x.
@@ -223,29 +466,43 @@ def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilat
     dz = _act_in(dy, y, act, alpha)
     dx = npk.conv_forward(dz, w, strides, dilations, pads, 1, gemm) if need_dx else None
     dw = npk.conv_backward_kernel(dz, x, w.shape, strides, dilations, pads, 1, gemm)
-    db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_db else None
+    db = column_sums(dz) if need_db else None
     return dx, dw, db
 
 
 # ------------------------------------------------------------------------------------------------
 # Pooling (channels_last; padding 'valid' or 'same'; strides given)
 
+_max_pool = _native("pool", "max_pool")
+_max_pool_backward = _native("pool", "max_pool_backward")
+_avg_pool = _native("pool", "avg_pool")
+_avg_pool_backward = _native("pool", "avg_pool_backward")
+
+
 def max_pool(x, pool, strides, padding):
+    if _max_pool is not None and x.dtype is _F32:
+        return _max_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_forward(x, pool, strides, pads)
 
 
 def max_pool_backward(x, dy, pool, strides, padding):
+    if _max_pool_backward is not None and _all_f32(x, dy):
+        return _max_pool_backward(f32c(x), f32c(dy), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_backward(x, np.ascontiguousarray(dy), pool, strides, pads)
 
 
 def avg_pool(x, pool, strides, padding):
+    if _avg_pool is not None and x.dtype is _F32:
+        return _avg_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_forward(x, pool, strides, pads)
 
 
 def avg_pool_backward(dy, x_shape, pool, strides, padding):
+    if _avg_pool_backward is not None and dy.dtype is _F32:
+        return _avg_pool_backward(f32c(dy), x_shape, pool, strides, padding)
     pads = npk.window_pads(x_shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_backward(np.ascontiguousarray(dy), x_shape, pool, strides, pads)
 
@@ -253,8 +510,17 @@ def avg_pool_backward(dy, x_shape, pool, strides, padding):
 # ------------------------------------------------------------------------------------------------
 # Batch normalisation over every axis but `axis` (per-channel 1-D parameters).
 
+_bn_train = _native("norm", "batch_norm_train")
+_bn_backward = _native("norm", "batch_norm_backward")
+_bn_inference = _native("norm", "batch_norm_inference")
+
+
 def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
-    """(y, batch mean, inv_std); moving statistics (arrays or None) updated in place."""
+    """(y, batch mean, inv_std); moving statistics (float arrays or None) updated in place."""
+    both = (moving_mean is None) == (moving_var is None)
+    if _bn_train is not None and both and _all_f32(x, gamma, beta, moving_mean, moving_var):
+        y, mean, inv = _bn_train(f32c(x), _c(gamma), _c(beta), moving_mean, moving_var, axis, momentum, eps)
+        return y, mean, inv
     x2, moved = npk.moved_rows(x, axis)
     y2, mean, var, inv = npk.bn_train_forward(x2, gamma, beta, eps)
     for buf, stat in ((moving_mean, mean), (moving_var, var)):
@@ -266,13 +532,27 @@ def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
 
 def bn_backward(dy, x, mean, inv, gamma, axis):
     """(dx, dgamma, dbeta) of the training-mode normalisation."""
+    if _bn_backward is not None and _all_f32(dy, x, mean, inv, gamma):
+        return tuple(_bn_backward(f32c(dy), f32c(x), mean, inv, _c(gamma), axis, True))
     x2, moved = npk.moved_rows(x, axis)
     dy2, _ = npk.moved_rows(dy, axis)
     dx2, dgamma, dbeta = npk.bn_train_backward(dy2, x2, mean, inv, gamma)
     return npk.unmoved(dx2, moved, axis, x.ndim), dgamma, dbeta
 
 
-bn_infer = npk.bn_infer
+def bn_infer(x, mean, var, gamma, beta, eps, axis=None):
+    """Inference normalisation; with `axis`, the statistics are 1-D along that axis."""
+    if (_bn_inference is not None and axis is not None and _all_f32(x, mean, var, gamma, beta)
+            and mean.ndim == 1 and var.ndim == 1):
+        return _bn_inference(f32c(x), f32c(mean), f32c(var), _c(gamma), _c(beta), axis, eps)
+    if axis is not None:
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        mean, var, gamma, beta = (None if v is None else v.reshape(shape) for v in (mean, var, gamma, beta))
+    return npk.bn_infer(x, mean, var, gamma, beta, eps)
+
+
+
 
 
 # ------------------------------------------------------------------------------------------------

@@ -46,6 +46,14 @@ def _shape_str(v):
     return str(tuple(np.shape(v)))
 
 
+_BIG = kernels.NATIVE_ELTWISE_MIN
+
+
+def _large(xv, yv):
+    """Whether a binary op on these operands is big enough for the native kernels."""
+    return ((xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG))
+
+
 def broadcast_error(name, xv, yv):
     return ValueError(f"{name}: incompatible shapes {_shape_str(xv)} and {_shape_str(yv)} (they do not broadcast)")
 
@@ -92,8 +100,7 @@ def normalize_axis(axis, ndim, name, shape=None):
 def add(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.add(xv, yv) if xv.__class__ is _ndarray and xv.size >= kernels.NATIVE_ELTWISE_MIN
-                   else np.add(xv, yv))
+        out = wrap(kernels.binary("add", xv, yv, np.add) if _large(xv, yv) else np.add(xv, yv))
     except ValueError:
         raise broadcast_error("add", xv, yv) from None
     if _active:
@@ -104,7 +111,7 @@ def add(x, y):
 def subtract(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.subtract(xv, yv))
+        out = wrap(kernels.binary("subtract", xv, yv, np.subtract) if _large(xv, yv) else np.subtract(xv, yv))
     except ValueError:
         raise broadcast_error("subtract", xv, yv) from None
     if _active:
@@ -115,7 +122,7 @@ def subtract(x, y):
 def multiply(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.multiply(xv, yv))
+        out = wrap(kernels.binary("multiply", xv, yv, np.multiply) if _large(xv, yv) else np.multiply(xv, yv))
     except ValueError:
         raise broadcast_error("multiply", xv, yv) from None
     if _active:
@@ -129,7 +136,7 @@ def divide(x, y):
         xv = np.asarray(xv, common._FLOATX_DTYPE)
         yv = np.asarray(yv, common._FLOATX_DTYPE)
     try:
-        out = wrap(np.true_divide(xv, yv))
+        out = wrap(kernels.binary("divide", xv, yv, np.true_divide) if _large(xv, yv) else np.true_divide(xv, yv))
     except ValueError:
         raise broadcast_error("divide", xv, yv) from None
     if _active:
@@ -166,7 +173,7 @@ def mod(x, y):
 def power(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.power(xv, yv))
+        out = wrap(kernels.binary("power", xv, yv, np.power) if _large(xv, yv) else np.power(xv, yv))
     except ValueError:
         raise broadcast_error("power", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -177,10 +184,29 @@ def power(x, y):
 pow = power  # noqa: A001 - Keras backend name
 
 
+def arctan2(y, x):
+    """Elementwise angle of (x, y), in (-pi, pi]."""
+    yv, xv = binary_operands(y, x)
+    try:
+        out = wrap(np.arctan2(yv, xv))
+    except ValueError:
+        raise broadcast_error("arctan2", yv, xv) from None
+    if _active and out._v.dtype.kind == "f":
+        record(out, G.arctan2, (y, x), (yv, xv))
+    return out
+
+
+def divide_no_nan(x, y):
+    """x / y, and 0 where y == 0."""
+    yv = value(y)
+    zero = np.equal(yv, 0)
+    return where(zero, 0.0, divide(x, where(zero, 1.0, y)))
+
+
 def maximum(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.maximum(xv, yv))
+        out = wrap(kernels.binary("maximum", xv, yv, np.maximum) if _large(xv, yv) else np.maximum(xv, yv))
     except ValueError:
         raise broadcast_error("maximum", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -191,7 +217,7 @@ def maximum(x, y):
 def minimum(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(np.minimum(xv, yv))
+        out = wrap(kernels.binary("minimum", xv, yv, np.minimum) if _large(xv, yv) else np.minimum(xv, yv))
     except ValueError:
         raise broadcast_error("minimum", xv, yv) from None
     if _active and out._v.dtype.kind == "f":
@@ -295,18 +321,20 @@ def convert(x):
 def clip(x, min_value, max_value):
     """Values clipped to [min_value, max_value] (gradient 1 inside, 0 outside)."""
     xv = value(x)
-    lo = operand(min_value) if not isinstance(min_value, Tensor) else min_value._v
-    hi = operand(max_value) if not isinstance(max_value, Tensor) else max_value._v
-    if lo is None:
-        lo = -np.inf
-    if hi is None:
-        hi = np.inf
+    lo = -np.inf if min_value is None else (min_value._v if isinstance(min_value, Tensor) else operand(min_value))
+    hi = np.inf if max_value is None else (max_value._v if isinstance(max_value, Tensor) else operand(max_value))
+    if xv.dtype.kind == "f":
+        lo = float(lo) if isinstance(lo, int) else lo
+        hi = float(hi) if isinstance(hi, int) else hi
     if isinstance(lo, _ndarray) and lo.dtype != xv.dtype and xv.dtype.kind == "f":
         lo = lo.astype(xv.dtype)
     if isinstance(hi, _ndarray) and hi.dtype != xv.dtype and xv.dtype.kind == "f":
         hi = hi.astype(xv.dtype)
     try:
-        out = wrap(np.clip(xv, lo, hi))
+        if isinstance(lo, float) and isinstance(hi, float):
+            out = wrap(kernels.unary("clip", xv, lambda v: np.clip(v, lo, hi), min_value=lo, max_value=hi))
+        else:
+            out = wrap(np.clip(xv, lo, hi))
     except ValueError:
         raise ValueError(f"clip: incompatible shapes x {xv.shape}, min {_shape_str(lo)}, max {_shape_str(hi)}") from None
     if out._v.dtype != xv.dtype and xv.dtype.kind == "f":
@@ -320,19 +348,21 @@ def clip(x, min_value, max_value):
 # Unary elementwise ops
 
 def _unary(name, ufunc, rule, float_only=True):
+    """An elementwise op: numpy's `ufunc` for small arrays, the native kernel `name` for large ones."""
+    unary = kernels.unary
     if float_only:
         def op(x):
             xv = x._v if isinstance(x, Tensor) else to_array(x)
             if xv.dtype.kind != "f":
                 xv = xv.astype(common._FLOATX_DTYPE)
-            out = wrap(ufunc(xv))
+            out = wrap(unary(name, xv, ufunc))
             if _active:
                 record(out, rule, (x,), (xv, out._v))
             return out
     else:
         def op(x):
             xv = x._v if isinstance(x, Tensor) else to_array(x)
-            out = wrap(ufunc(xv))
+            out = wrap(unary(name, xv, ufunc))
             if _active and xv.dtype.kind == "f":
                 record(out, rule, (x,), (xv, out._v))
             return out
@@ -372,13 +402,17 @@ arccos = _unary("arccos", np.arccos, G.arccos)
 arctan = _unary("arctan", np.arctan, G.arctan)
 sinh = _unary("sinh", np.sinh, G.sinh)
 cosh = _unary("cosh", np.cosh, G.cosh)
+arcsinh = _unary("arcsinh", np.arcsinh, G.arcsinh)
+arccosh = _unary("arccosh", np.arccosh, G.arccosh)
+arctanh = _unary("arctanh", np.arctanh, G.arctanh)
+exp2 = _unary("exp2", np.exp2, G.exp2)
 
 
 def erf(x):
     from pykeras.backend import numpy_kernels
 
     xv = float_value(x)
-    out = wrap(numpy_kernels.erf(xv))
+    out = wrap(kernels.unary("erf", xv, numpy_kernels.erf))
     if _active:
         record(out, G.erf, (x,), (xv, out._v))
     return out
@@ -387,7 +421,7 @@ def erf(x):
 def _piecewise_constant(name, ufunc):
     def op(x):
         xv = value(x)
-        out = wrap(ufunc(xv))
+        out = wrap(kernels.unary(name, xv, ufunc))
         if _active and xv.dtype.kind == "f":
             record(out, G.zero_gradient, (x,), xv.shape)
         return out
@@ -405,6 +439,7 @@ sign = _piecewise_constant("sign", np.sign)
 round = _piecewise_constant("round", _round_half_even)  # noqa: A001
 floor = _piecewise_constant("floor", np.floor)
 ceil = _piecewise_constant("ceil", np.ceil)
+trunc = _piecewise_constant("trunc", np.trunc)
 
 
 def identity(x):
@@ -447,15 +482,28 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "sum")
     if xv.dtype.kind == "b":
         xv = xv.astype(np.int32)
-    out = wrap(np.sum(xv, axis=axes, keepdims=keepdims, dtype=xv.dtype if xv.dtype.kind != "b" else None))
+    out = wrap(kernels.reduce("sum", xv, axes, keepdims, lambda: np.sum(xv, axis=axes, keepdims=keepdims,
+                                                                       dtype=xv.dtype)))
     if _active and xv.dtype.kind == "f":
         record(out, G.sum, (x,), (xv.shape, axes, keepdims))
     return out
 
 
+_add_reduce = np.add.reduce
+
+
 def mean(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "mean", float_result=True)
-    out = wrap(np.mean(xv, axis=axes, keepdims=keepdims))
+    n = 1
+    for a in axes:
+        n *= xv.shape[a]
+    if n and xv.size >= _BIG:
+        out = wrap(kernels.reduce("mean", xv, axes, keepdims,
+                                  lambda: _add_reduce(xv, axis=axes, keepdims=keepdims) * (1.0 / n)))
+    else:
+        # add.reduce (pairwise summation, as np.mean) without np.mean's Python-level overhead.
+        s = _add_reduce(xv, axis=axes, keepdims=keepdims)
+        out = wrap(s * (1.0 / n) if n else np.full(np.shape(s), np.nan, xv.dtype))
     if _active:
         record(out, G.mean, (x,), (xv.shape, axes, keepdims))
     return out
@@ -465,8 +513,8 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "max")
     if xv.size == 0 and initial is None:
         raise ValueError(f"max: cannot reduce an empty tensor of shape {xv.shape}")
-    out = wrap(np.max(xv, axis=axes, keepdims=keepdims) if initial is None
-               else np.max(xv, axis=axes, keepdims=keepdims, initial=initial))
+    out = wrap(kernels.reduce("max", xv, axes, keepdims, lambda: np.max(xv, axis=axes, keepdims=keepdims))
+               if initial is None else np.max(xv, axis=axes, keepdims=keepdims, initial=initial))
     if _active and xv.dtype.kind == "f":
         record(out, G.max, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -476,8 +524,8 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     xv, axes = _reduce_setup(x, axis, "min")
     if xv.size == 0 and initial is None:
         raise ValueError(f"min: cannot reduce an empty tensor of shape {xv.shape}")
-    out = wrap(np.min(xv, axis=axes, keepdims=keepdims) if initial is None
-               else np.min(xv, axis=axes, keepdims=keepdims, initial=initial))
+    out = wrap(kernels.reduce("min", xv, axes, keepdims, lambda: np.min(xv, axis=axes, keepdims=keepdims))
+               if initial is None else np.min(xv, axis=axes, keepdims=keepdims, initial=initial))
     if _active and xv.dtype.kind == "f":
         record(out, G.min, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -489,7 +537,7 @@ amin = min
 
 def prod(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "prod")
-    out = wrap(np.prod(xv, axis=axes, keepdims=keepdims))
+    out = wrap(kernels.reduce("prod", xv, axes, keepdims, lambda: np.prod(xv, axis=axes, keepdims=keepdims)))
     if _active and xv.dtype.kind == "f":
         record(out, G.prod, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -498,32 +546,41 @@ def prod(x, axis=None, keepdims=False):
 def var(x, axis=None, keepdims=False):
     """Population variance (Keras: no Bessel correction)."""
     xv, axes = _reduce_setup(x, axis, "var", float_result=True)
-    m = np.mean(xv, axis=axes, keepdims=True)
-    d = xv - m
-    out = wrap(np.mean(np.square(d), axis=axes, keepdims=keepdims))
+
+    def numpy_var():
+        return np.mean(np.square(xv - np.mean(xv, axis=axes, keepdims=True)), axis=axes, keepdims=keepdims)
+
+    out = wrap(kernels.reduce("var", xv, axes, keepdims, numpy_var))
     if _active:
         n = int(np.prod([xv.shape[a] for a in axes])) if axes else 1
-        record(out, G.var, (x,), (xv, m, axes, keepdims, n))
+        record(out, G.var, (x,), (xv, out._v, axes, keepdims, n))
     return out
 
 
 def std(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "std", float_result=True)
-    m = np.mean(xv, axis=axes, keepdims=True)
-    s = np.sqrt(np.mean(np.square(xv - m), axis=axes, keepdims=True))
-    out = wrap(s if keepdims else s.reshape([d for i, d in enumerate(s.shape) if i not in axes]))
+
+    def numpy_std():
+        s_ = np.sqrt(np.mean(np.square(xv - np.mean(xv, axis=axes, keepdims=True)), axis=axes, keepdims=True))
+        return s_ if keepdims else s_.reshape([d for i, d in enumerate(s_.shape) if i not in axes])
+
+    out = wrap(kernels.reduce("std", xv, axes, keepdims, numpy_std))
     if _active:
         n = int(np.prod([xv.shape[a] for a in axes])) if axes else 1
-        record(out, G.std, (x,), (xv, m, s, axes, keepdims, n))
+        record(out, G.std, (x,), (xv, out._v, axes, keepdims, n))
     return out
 
 
 def logsumexp(x, axis=None, keepdims=False):
     xv, axes = _reduce_setup(x, axis, "logsumexp", float_result=True)
-    m = np.max(xv, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(xv.dtype, copy=False)
-    r = np.log(np.sum(np.exp(xv - m), axis=axes, keepdims=True)) + m
-    out = wrap(r if keepdims else r.reshape([d for i, d in enumerate(r.shape) if i not in axes]))
+
+    def numpy_lse():
+        m = np.max(xv, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0).astype(xv.dtype, copy=False)
+        r = np.log(np.sum(np.exp(xv - m), axis=axes, keepdims=True)) + m
+        return r if keepdims else r.reshape([d for i, d in enumerate(r.shape) if i not in axes])
+
+    out = wrap(kernels.reduce("logsumexp", xv, axes, keepdims, numpy_lse))
     if _active:
         record(out, G.logsumexp, (x,), (xv, out._v, axes, keepdims))
     return out
@@ -545,19 +602,16 @@ def count_nonzero(x, axis=None):
 
 
 def argmax(x, axis=-1, keepdims=False):
+    """int32 index of the (first) maximum along axis (None: of the flattened tensor)."""
     xv = value(x)
-    if axis is None:
-        return wrap(np.asarray(np.argmax(xv), np.int32))
-    a = normalize_axis(axis, xv.ndim, "argmax", xv.shape)
-    return wrap(np.argmax(xv, axis=a, keepdims=keepdims).astype(np.int32))
+    a = None if axis is None else normalize_axis(axis, xv.ndim, "argmax", xv.shape)
+    return wrap(kernels.arg_reduce(True, xv, a, keepdims and a is not None))
 
 
 def argmin(x, axis=-1, keepdims=False):
     xv = value(x)
-    if axis is None:
-        return wrap(np.asarray(np.argmin(xv), np.int32))
-    a = normalize_axis(axis, xv.ndim, "argmin", xv.shape)
-    return wrap(np.argmin(xv, axis=a, keepdims=keepdims).astype(np.int32))
+    a = None if axis is None else normalize_axis(axis, xv.ndim, "argmin", xv.shape)
+    return wrap(kernels.arg_reduce(False, xv, a, keepdims and a is not None))
 
 
 def cumsum(x, axis=None):

@@ -276,6 +276,9 @@ def activation(x, name, **kwargs):
     return fn(x, **kwargs)
 
 
+_RESOLVED = {}
+
+
 def _resolve_activation(act):
     """(fused name, alpha, after): the activation fused into a producer, and what to apply after it.
 
@@ -284,6 +287,15 @@ def _resolve_activation(act):
     """
     if act is None:
         return "linear", 0.0, None
+    if act.__class__ is str:
+        r = _RESOLVED.get(act)
+        if r is None:
+            r = _RESOLVED[act] = _resolve_uncached(act)
+        return r
+    return _resolve_uncached(act)
+
+
+def _resolve_uncached(act):
     if callable(act) and not isinstance(act, str):
         name = getattr(act, "__name__", None)
         module = getattr(act, "__module__", "") or ""
@@ -343,10 +355,10 @@ def _softmax_xent(target, logits, axis):
     moved_shape = zv.shape
     z2 = np.ascontiguousarray(zv).reshape(-1, moved_shape[-1])
     t2 = np.ascontiguousarray(tv).reshape(-1, moved_shape[-1])
-    loss, probs = kernels.softmax_xent(z2, t2)
+    loss, grad = kernels.softmax_xent(z2, t2, with_grad=bool(_active))
     out = wrap(loss.reshape(moved_shape[:-1]))
     if _active:
-        record(out, G.softmax_crossentropy, (target, logits), (probs, t2, z2, moved_shape, a))
+        record(out, G.softmax_crossentropy, (target, logits), (grad, z2, moved_shape, a))
     return out
 
 
@@ -391,10 +403,10 @@ def _sparse_softmax_xent(labels, logits, a):
     moved_shape = zv.shape
     z2 = np.ascontiguousarray(zv).reshape(-1, moved_shape[-1])
     l1 = labels.reshape(-1)
-    loss, probs = kernels.sparse_softmax_xent(z2, l1)
+    loss, grad = kernels.sparse_softmax_xent(z2, l1, with_grad=bool(_active))
     out = wrap(loss.reshape(moved_shape[:-1]))
     if _active:
-        record(out, G.sparse_softmax_crossentropy, (logits,), (probs, l1, moved_shape, a))
+        record(out, G.sparse_softmax_crossentropy, (logits,), (grad, moved_shape, a))
     return out
 
 
@@ -420,9 +432,13 @@ def _sigmoid_xent(target, logits):
     tv = float_value(target)
     if tv.dtype != zv.dtype:
         tv = tv.astype(zv.dtype)
-    out = wrap(kernels.sigmoid_xent(zv, tv))
+    shapes = (tv.shape, zv.shape)
+    if zv.shape != tv.shape:
+        zv, tv = (np.ascontiguousarray(a) for a in np.broadcast_arrays(zv, tv))
+    loss, grad = kernels.sigmoid_xent(zv, tv, with_grad=bool(_active))
+    out = wrap(loss)
     if _active:
-        record(out, G.sigmoid_crossentropy, (target, logits), (tv, zv))
+        record(out, G.sigmoid_crossentropy, (target, logits), (grad, zv) + shapes)
     return out
 
 
@@ -811,7 +827,12 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     bv = _stat(beta, xv.ndim, a, "batch_normalization", "beta", xv.shape)
     gv = _stat(gamma, xv.ndim, a, "batch_normalization", "gamma", xv.shape)
     eps = float(epsilon)
-    y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
+    stats = (mean, var, gamma, beta)
+    if xv.ndim > 1 and builtins.all(v is None or np.ndim(value(v)) == 1 for v in stats):
+        m1, v1, g1, b1 = (None if v is None else np.asarray(value(v)) for v in stats)
+        y = kernels.bn_infer(xv, m1, v1, g1, b1, eps, axis=a)
+    else:
+        y = kernels.bn_infer(xv, mv, vv, gv, bv, eps)
     out = wrap(y.astype(xv.dtype, copy=False))
     if _active:
         shapes = tuple(None if v is None else np.shape(value(v)) for v in (mean, var, beta, gamma))
@@ -930,6 +951,48 @@ def dropout(x, rate, noise_shape=None, seed=None):
     if _active:
         record(out, G.masked_scale, (x,), (mask,))
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Attention
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False, flash_attention=None,
+                          attn_logits_soft_cap=None):
+    """softmax(Q K^T * scale + bias, masked) V for (B, T, N, H) queries and (B, S, K, H) keys/values.
+
+    K < N (grouped-query attention) repeats each key/value head N // K times. mask: booleans
+    broadcastable to (B, N, T, S), True where attention is allowed; is_causal adds the lower
+    triangle. Masked logits become a large negative number, as Keras does.
+    """
+    if flash_attention:
+        raise ValueError("dot_product_attention: flash attention is not available on the CPU backend")
+    if attn_logits_soft_cap is not None:
+        raise ValueError("dot_product_attention: attn_logits_soft_cap is not supported")
+    qv, kv, vv = M.value(query), M.value(key), M.value(value)
+    if qv.ndim != 4 or kv.ndim != 4 or vv.shape != kv.shape:
+        raise ValueError(f"dot_product_attention: expected query (B, T, N, H) and key/value (B, S, K, H) of one shape, "
+                         f"got query {qv.shape}, key {kv.shape}, value {vv.shape}")
+    n, k_heads = qv.shape[2], kv.shape[2]
+    if qv.shape[-1] != kv.shape[-1] or n % k_heads or qv.shape[0] != kv.shape[0]:
+        raise ValueError(f"dot_product_attention: query {qv.shape} and key {kv.shape} do not match (same batch and "
+                         f"head size, query heads a multiple of key heads)")
+    if k_heads != n:
+        key = S.repeat(key, n // k_heads, axis=2)
+        value = S.repeat(value, n // k_heads, axis=2)
+    scale = 1.0 / float(np.sqrt(kv.shape[-1])) if scale is None else float(scale)
+    logits = M.multiply(M.einsum("BTNH,BSNH->BNTS", query, key), scale)
+    if bias is not None:
+        logits = M.add(logits, bias)
+    if mask is not None or is_causal:
+        lv = M.value(logits)
+        allowed = np.ones(lv.shape, bool)
+        if mask is not None:
+            allowed &= np.asarray(M.value(mask)).astype(bool)
+        if is_causal:
+            allowed &= np.tril(np.ones(lv.shape[-2:], bool))
+        logits = M.where(allowed, logits, float(np.finfo(lv.dtype).max) * -0.7)
+    probs = softmax(logits, axis=-1)
+    return M.einsum("BNTS,BSNH->BTNH", probs, value)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -202,33 +202,47 @@ def log_softmax_backward(y, dy):
     return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
 
 
-def softmax_xent(logits, target):
-    """Per-row -sum(target * log_softmax(logits)) and softmax(logits)."""
+def softmax_xent(logits, target, with_grad=False):
+    """Per-row -sum(target * log_softmax(logits)), and with_grad: its gradient for a unit upstream
+    gradient, softmax(logits) * sum(target) - target."""
     m = logits.max(axis=-1, keepdims=True)
     z = logits - m
     e = np.exp(z)
     s = e.sum(axis=-1, keepdims=True)
-    e /= s
     lse = np.log(s)  # logsumexp - max
     loss = (target * (lse - z)).sum(axis=-1)
+    if not with_grad:
+        return loss, None
+    e /= s
+    e *= target.sum(axis=-1, keepdims=True)
+    e -= target
     return loss, e
 
 
-def sparse_softmax_xent(logits, labels):
-    """Per-row logsumexp(logits) - logits[label] and softmax(logits)."""
+def sparse_softmax_xent(logits, labels, with_grad=False):
+    """Per-row logsumexp(logits) - logits[label], and with_grad: softmax(logits) - onehot(label)."""
     m = logits.max(axis=-1, keepdims=True)
     z = logits - m
     e = np.exp(z)
     s = e.sum(axis=-1, keepdims=True)
-    e /= s
     rows = np.arange(logits.shape[0])
     loss = np.log(s[:, 0]) - z[rows, labels]
+    if not with_grad:
+        return loss, None
+    e /= s
+    e[rows, labels] -= 1.0
     return loss, e
 
 
-def sigmoid_xent(logits, target):
-    """Elementwise max(z, 0) - z * t + log1p(exp(-|z|))."""
-    return np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+def sigmoid_xent(logits, target, with_grad=False):
+    """Elementwise max(z, 0) - z * t + log1p(exp(-|z|)), and with_grad: sigmoid(z) - t."""
+    loss = np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+    return loss, (sigmoid(logits) - target if with_grad else None)
+
+
+def column_sums(a):
+    """Sums over every axis but the last (bias gradients)."""
+    return a.reshape(-1, a.shape[-1]).sum(axis=0)
 
 
 # ------------------------------------------------------------------------------------------------

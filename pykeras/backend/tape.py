@@ -18,6 +18,7 @@ their sum, which is then owned by the walk and receives later contributions in p
 releases each intermediate gradient as soon as it is used; a non-persistent tape also drops its
 nodes and their saved arrays when the walk is done. Sources not reached get None.
 """
+import builtins
 import itertools
 
 import numpy as np
@@ -258,7 +259,9 @@ class GradientTape:
         else:
             names, flat = None, [sources]
         keys = [self._source_key(s) for s in flat]
-        source_ids = {id(k) for k in keys}
+        # Sources produced by recorded ops keep their gradient when the walk reaches them
+        # (usually there are none: sources are variables).
+        node_sources = {id(k) for k in keys if k.__class__ is Node}
 
         targets = list(target) if isinstance(target, (list, tuple)) else [target]
         if output_gradients is None:
@@ -276,7 +279,7 @@ class GradientTape:
             if not isinstance(t, Tensor):
                 continue
             k = self._target_key(t)
-            if k is None and id(_key(t)) in source_ids:
+            if k is None and builtins.any(_key(t) is key for key in keys):
                 k = _key(t)
             if k is None:
                 continue
@@ -304,11 +307,14 @@ class GradientTape:
                 g = pop(node, None)
                 if g is None:
                     continue
-                if source_ids and id(node) in source_ids:
+                if node_sources and id(node) in node_sources:
                     grads[node] = g
                 input_grads = node.bwd(node, g)
                 for p, gi in zip(node.parents, input_grads):
                     if p is None or gi is None:
+                        continue
+                    if gi.__class__ is IndexedGrad:
+                        gi.accumulate_into(grads, owned, p)
                         continue
                     prev = get(p)
                     if prev is None:
@@ -345,6 +351,43 @@ class GradientTape:
 
     def jacobian(self, target, sources):
         raise NotImplementedError("GradientTape.jacobian is not supported; compute gradients row by row")
+
+
+class IndexedGrad:
+    """A gradient that is zero except at `key` (an index of a tensor of `shape`), where it is `value`.
+
+    Rules of indexing ops return it instead of a mostly-zero array, so that the gradients of many
+    slices of one tensor (unstack, per-time-step indexing) add into one buffer in place rather
+    than each allocating and adding a full-size array. `basic` means the key selects every
+    element at most once (plain `+=` is then exact); otherwise np.add.at sums repeated indices.
+    """
+
+    __slots__ = ("shape", "dtype", "key", "value", "basic")
+
+    def __init__(self, shape, dtype, key, value, basic):
+        self.shape, self.dtype, self.key, self.value, self.basic = shape, dtype, key, value, basic
+
+    def _add(self, buf):
+        if self.basic:
+            buf[self.key] += self.value
+        else:
+            np.add.at(buf, self.key, self.value)
+
+    def dense(self):
+        buf = np.zeros(self.shape, self.dtype)
+        self._add(buf)
+        return buf
+
+    def accumulate_into(self, grads, owned, k):
+        prev = grads.get(k)
+        if prev is None:
+            grads[k] = self.dense()
+        else:
+            if id(k) not in owned:
+                prev = prev.copy()
+                grads[k] = prev
+            self._add(prev)
+        owned.add(id(k))
 
 
 def _accumulate(grads, owned, k, g):

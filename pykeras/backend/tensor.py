@@ -249,8 +249,9 @@ def to_array(x, dtype=None):
             return v.astype(common._FLOATX_DTYPE)
     else:
         if common.KERAS_TENSOR_TYPES and isinstance(x, tuple(common.KERAS_TENSOR_TYPES)):
-            raise TypeError(f"a symbolic Keras tensor ({x!r}) cannot be converted to a value: symbolic tensors "
-                            "are only valid as inputs of layers and models")
+            raise common.SymbolicInputError(f"a symbolic Keras tensor ({x!r}) cannot be converted to a value: "
+                                            "symbolic tensors are only valid as inputs of layers and models "
+                                            "(wrap backend code in a Lambda layer)")
         if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
             x = [to_array(e) for e in x]
         v = np.asarray(x)

@@ -17,11 +17,30 @@ Writing a layer (see core.py for complete examples):
 """
 from pykeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout, Embedding, Flatten, Lambda,
                                  Masking, Permute, RepeatVector, Reshape, TensorOp)
+from pykeras.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
+from pykeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
+                                          Convolution1D, Convolution1DTranspose, Convolution2D,
+                                          Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
+                                          DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                                          SeparableConvolution1D, SeparableConvolution2D)
 from pykeras.layers.input_layer import Input, InputLayer
 from pykeras.layers.input_spec import InputSpec
 from pykeras.layers.keras_tensor import KerasTensor, Node
 from pykeras.layers.layer import Layer
 from pykeras.layers.layer_normalization import LayerNormalization
+from pykeras.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                    concatenate, dot, maximum, minimum, multiply, subtract)
+from pykeras.layers.normalization import BatchNormalization
+from pykeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D,
+                                    AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                    GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D,
+                                    GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                    GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
+                                    MaxPooling3D)
+from pykeras.layers.regularization import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
+                                           SpatialDropout2D, SpatialDropout3D)
+from pykeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D,
+                                      ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from pykeras.saving.object_registration import deserialize_keras_object, serialize_keras_object
 
 from pykeras import backend as _K
@@ -44,6 +63,20 @@ def register_layer_classes(*classes):
         if cls not in ALL_OBJECTS:
             ALL_OBJECTS.append(cls)
         ALL_OBJECTS_DICT[cls.__name__] = cls
+
+
+register_layer_classes(Conv1D, Conv2D, Conv3D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+                       Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
+register_layer_classes(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D,
+                       GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GlobalAveragePooling1D,
+                       GlobalAveragePooling2D, GlobalAveragePooling3D)
+register_layer_classes(BatchNormalization)
+register_layer_classes(LeakyReLU, PReLU, ELU, ThresholdedReLU, ReLU, Softmax)
+register_layer_classes(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+register_layer_classes(GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D, SpatialDropout2D,
+                       SpatialDropout3D)
+register_layer_classes(Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
+                       ZeroPadding2D, ZeroPadding3D)
 
 
 def _model_classes():

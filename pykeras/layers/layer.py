@@ -659,6 +659,9 @@ class Layer:
                 kwargs["mask"] = previous_mask
 
         if not self.built:
+            # As Keras, the spec declared in __init__ is checked before build sees the shape.
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             self._maybe_build(_shape_of(inputs) if single else tree.map_structure(_shape_of, inputs))
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
@@ -704,6 +707,7 @@ class Layer:
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
         if not self.built:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
             self._maybe_build(tree.map_structure(_shape_of, inputs))
         assert_input_compatibility(self.input_spec, inputs, self.name)
         outputs = self.compute_output_spec(*args, **kwargs)

@@ -68,9 +68,14 @@ class Metric:
 
 def weighted_sums(values, sample_weight):
     """(sum of weighted values, sum of weights) for one batch."""
-    values = np.asarray(values, dtype=np.float64)
     if sample_weight is None:
-        return float(np.sum(values)), float(values.size)
+        if isinstance(values, float):
+            return values, 1.0
+        values = np.asarray(values)
+        return float(np.add.reduce(values, axis=None, dtype=np.float64)), float(values.size)
+    if isinstance(values, float) and isinstance(sample_weight, (int, float)):
+        return values * sample_weight, float(sample_weight)
+    values = np.asarray(values, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     values, w = same_rank(values, w)
     if values.ndim > w.ndim:

@@ -19,7 +19,8 @@ def _wrapper(fn, default_name, doc, **fixed):
 
 def _simple(cls_name, fn, default_name, doc):
     init, doc = _wrapper(fn, default_name, doc)
-    return type(cls_name, (MeanMetricWrapper,), {"__init__": init, "__doc__": doc,
+    direction = "up" if "accuracy" in default_name else "down"
+    return type(cls_name, (MeanMetricWrapper,), {"__init__": init, "__doc__": doc, "_direction": direction,
                                                   "get_config": Metric.get_config})
 
 
@@ -49,6 +50,8 @@ Poisson = _simple("Poisson", F.poisson, "poisson", "Poisson loss as a metric.")
 class BinaryAccuracy(MeanMetricWrapper):
     """How often `y_pred > threshold` matches the binary label."""
 
+    _direction = "up"
+
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(F.binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
@@ -57,6 +60,8 @@ class BinaryAccuracy(MeanMetricWrapper):
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the one-hot label is among the k highest predictions."""
 
+    _direction = "up"
+
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(F.top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k
@@ -64,6 +69,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the k highest predictions."""
+
+    _direction = "up"
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None, from_sorted_ids=False):
         super().__init__(F.sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k,
@@ -74,17 +81,27 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 class CosineSimilarity(MeanMetricWrapper):
     """Mean cosine similarity between labels and predictions."""
 
+    _direction = "up"
+
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         super().__init__(F.cosine_similarity, name=name, dtype=dtype, axis=axis)
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
+    """Binary crossentropy between labels and predictions, as a metric."""
+
+    _direction = "down"
+
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0.0):
         super().__init__(F.binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=label_smoothing)
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
+    """Categorical crossentropy between one-hot labels and predictions, as a metric."""
+
+    _direction = "down"
+
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0.0,
                  axis=-1):
         super().__init__(F.categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
@@ -92,6 +109,10 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """Crossentropy between integer labels and predictions, as a metric."""
+
+    _direction = "down"
+
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
         super().__init__(F.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
                          axis=axis)
@@ -99,6 +120,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
 class RootMeanSquaredError(Metric):
     """sqrt of the (weighted) mean squared error over all samples seen."""
+
+    _direction = "down"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -135,6 +158,12 @@ def _confusion_inputs(y_true, y_pred, sample_weight, class_id, top_k):
     return y_true.ravel(), y_pred.ravel(), w.ravel()
 
 
+def _ratio(a, b):
+    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    safe = np.where(b == 0, 1.0, b)
+    return np.where(b == 0, 0.0, a / safe)
+
+
 class _ThresholdCounts(Metric):
     """True/false positives/negatives at a list of thresholds (a prediction > threshold is positive)."""
 
@@ -165,6 +194,8 @@ class _ThresholdCounts(Metric):
 class Precision(_ThresholdCounts):
     """true positives / (true positives + false positives), at `thresholds` (default 0.5)."""
 
+    _direction = "up"
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
         self.init_thresholds = thresholds
         super().__init__(0.5 if thresholds is None else thresholds, name, dtype, class_id, top_k)
@@ -183,6 +214,8 @@ class Precision(_ThresholdCounts):
 class Recall(_ThresholdCounts):
     """true positives / (true positives + false negatives), at `thresholds` (default 0.5)."""
 
+    _direction = "up"
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
         self.init_thresholds = thresholds
         super().__init__(0.5 if thresholds is None else thresholds, name, dtype, class_id, top_k)
@@ -200,6 +233,7 @@ class Recall(_ThresholdCounts):
 
 class AUC(_ThresholdCounts):
     """Area under the ROC or precision-recall curve, from confusion counts at `num_thresholds`
+    _direction = "up"
     evenly spaced thresholds in [0, 1] (plus one just below 0 and one just above 1, as Keras),
     integrated with the trapezoidal rule."""
 
@@ -208,6 +242,9 @@ class AUC(_ThresholdCounts):
                  from_logits=False):
         if curve.upper() not in ("ROC", "PR"):
             raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["ROC", "PR"]')
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". Expected values are '
+                             '["interpolation", "majoring", "minoring"]')
         if num_thresholds <= 1 and thresholds is None:
             raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
         if thresholds is None:
@@ -229,17 +266,35 @@ class AUC(_ThresholdCounts):
 
     def result(self):
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return np.float32(self._interpolated_pr_auc())
+        recall = _ratio(tp, tp + fn)
         if self.curve == "ROC":
-            tpr = tp / np.maximum(tp + fn, 1e-12)
-            fpr = fp / np.maximum(fp + tn, 1e-12)
-            x, y = fpr, tpr
+            x, y = _ratio(fp, fp + tn), recall
         else:
-            recall = tp / np.maximum(tp + fn, 1e-12)
-            precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-12), 1.0)
-            x, y = recall, precision
-        # Thresholds ascend, so x descends: integrate over consecutive pairs.
-        area = np.sum((x[:-1] - x[1:]) * (y[:-1] + y[1:]) / 2.0)
-        return np.float32(area)
+            x, y = recall, _ratio(tp, tp + fp)
+        # Thresholds ascend, so x descends: a Riemann sum over consecutive pairs.
+        if self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        elif self.summation_method == "majoring":
+            heights = np.maximum(y[:-1], y[1:])
+        else:
+            heights = (y[:-1] + y[1:]) / 2.0
+        return np.float32(np.sum((x[:-1] - x[1:]) * heights))
+
+    def _interpolated_pr_auc(self):
+        """Davis & Goadrich's interpolation of the precision-recall curve between thresholds
+        (precision varies as a ratio of linear functions of the positive count), as Keras."""
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _ratio(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        p_ratio = np.where(both, _ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        increments = _ratio(slope * (dtp + intercept * np.log(p_ratio)), np.maximum(tp[1:] + fn[1:], 0))
+        return np.sum(increments)
 
     def get_config(self):
         config = Metric.get_config(self)

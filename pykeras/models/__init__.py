@@ -15,3 +15,8 @@ def clone_model(model, input_tensors=None, clone_function=None):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from pykeras import saving
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    from pykeras import saving
+    return saving.save_model(model, filepath, overwrite=overwrite, **kwargs)

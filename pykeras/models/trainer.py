@@ -171,16 +171,14 @@ class _ArrayData:
     def epoch(self):
         """Yields (x, y, sample_weight) for each batch of one epoch."""
         bs = self.batch_size
-        if self.shuffle == "batch":
-            order = np.arange(self.n)
-            starts = np.random.permutation(int(math.ceil(self.n / bs)))
-            for b in starts[: self.num_batches] if self.steps is None else np.resize(starts, self.num_batches):
-                yield self._take(order[b * bs: (b + 1) * bs])
-            return
-        perm = np.random.permutation(self.n) if self.shuffle else None
         nb = int(math.ceil(self.n / bs))
+        # shuffle="batch" keeps each batch's rows together (contiguous slices) and shuffles the batch order.
+        order = np.random.permutation(nb) if self.shuffle == "batch" else None
+        perm = np.random.permutation(self.n) if self.shuffle and order is None else None
         for step in range(self.num_batches):
             b = step % nb
+            if order is not None:
+                b = int(order[b])
             if perm is None:
                 yield self._take(slice(b * bs, (b + 1) * bs))
             else:
@@ -457,6 +455,30 @@ class _CompiledMetrics:
         return [m for _, m, _, _ in self.entries]
 
 
+def _serialize_spec(spec, module):
+    """Losses/metrics specs (nested lists/dicts) with objects replaced by names or config dicts."""
+    if spec is None or isinstance(spec, (str, int, float)):
+        return spec
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _serialize_spec(v, module) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(v, module) for v in spec]
+    if isinstance(spec, (losses_module.Loss, Metric)) and not isinstance(spec, losses_module.LossFunctionWrapper) \
+            and type(spec) is not MeanMetricWrapper:
+        return module.serialize(spec)
+    return getattr(spec, "__name__", None) or getattr(spec, "name", None) or str(spec)
+
+
+def _deserialize_spec(spec, module):
+    if isinstance(spec, dict) and "class_name" in spec:
+        return module.deserialize(spec)
+    if isinstance(spec, dict):
+        return {k: _deserialize_spec(v, module) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_deserialize_spec(v, module) for v in spec]
+    return spec
+
+
 # =============================================================================================
 # The Trainer mixin
 # =============================================================================================
@@ -531,12 +553,25 @@ class Trainer:
                                     steps_per_execution=steps_per_execution, jit_compile=jit_compile)
 
     def get_compile_config(self):
-        """The arguments compile was called with (the saving code serializes them)."""
-        if self.compiled and getattr(self, "_compile_config", None):
-            return dict(self._compile_config)
-        return {}
+        """The arguments compile was called with, as JSON-ready values (Keras's compile_config):
+        the optimizer as its serialized dict, losses and metrics as names or serialized objects."""
+        if not (self.compiled and getattr(self, "_compile_config", None)):
+            return {}
+        config = dict(self._compile_config)
+        config["optimizer"] = optimizers_module.serialize(config["optimizer"])
+        for key, module in (("loss", losses_module), ("metrics", metrics_module),
+                            ("weighted_metrics", metrics_module)):
+            config[key] = _serialize_spec(config[key], module)
+        return config
 
     def compile_from_config(self, config):
+        """Compiles from `get_compile_config()`'s output."""
+        config = dict(config)
+        if isinstance(config.get("optimizer"), dict):
+            config["optimizer"] = optimizers_module.deserialize(config["optimizer"])
+        for key, module in (("loss", losses_module), ("metrics", metrics_module),
+                            ("weighted_metrics", metrics_module)):
+            config[key] = _deserialize_spec(config.get(key), module)
         self.compile(**config)
 
     def _assert_compiled(self, method):
@@ -800,6 +835,11 @@ class Trainer:
                 callbacks.on_epoch_begin(epoch)
                 logs = self._run_train_epoch(data, callbacks)
                 if logs is None:  # the data ran out before the first batch of this epoch
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                        "can generate at least `steps_per_epoch * epochs` batches.",
+                        stacklevel=2,
+                    )
                     break
                 if val_data is not None and self._should_eval(epoch, validation_freq):
                     val_logs = self._run_test(val_data, callbacks)

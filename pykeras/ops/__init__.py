@@ -16,19 +16,22 @@ from pykeras.backend.array_ops import (arange, broadcast_to, concatenate, expand
                                        linspace, moveaxis, one_hot, ones, ones_like, pad, ravel, repeat, reshape, roll,
                                        split, squeeze, stack, swapaxes, take, take_along_axis, tile, transpose, unstack,
                                        zeros, zeros_like)
-from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, cast, ceil,
+from pykeras.backend.math_ops import (abs, absolute, add, all, amax, amin, any, arccos, arcsin, arctan, arctan2, cast, ceil,
+                                      divide_no_nan,
                                       clip, cos, cosh, count_nonzero, cumprod, cumsum, divide, dot, einsum, equal, erf,
                                       exp, expm1, floor, floor_divide, greater, greater_equal, isfinite, isinf, isnan,
                                       less, less_equal, log, log1p, log2, log10, logical_and, logical_not, logical_or,
                                       logical_xor, logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply,
-                                      negative, not_equal, outer, power, prod, reciprocal, round, rsqrt, sign, sin,
+                                      negative, not_equal, outer, power, prod, reciprocal, round, rsqrt, sign, sin, arcsinh,
+                                      arccosh, arctanh, exp2, trunc,
                                       sinh, sqrt, square, std, subtract, sum, tan, tensordot, true_divide, var, where)
-from pykeras.backend.nn import (average_pool, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
+from pykeras.backend.nn import (average_pool, dot_product_attention, celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparsemax,
                                 squareplus, tanh_shrink, threshold, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                                 hard_silu, hard_swish, in_top_k, leaky_relu, log_sigmoid, log_softmax, max_pool, mish,
                                 moments, normalize, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
                                 sparse_categorical_crossentropy, swish, tanh, top_k)
 from pykeras.backend.tape import stop_gradient
+from pykeras.backend.common import wrap_public_functions as _wrap_public_functions
 from pykeras.backend.tensor import convert_to_numpy, convert_to_tensor, is_tensor, standardize_dtype
 from pykeras.ops import image
 
@@ -100,12 +103,12 @@ def slice_update(inputs, start_indices, updates):
                          f"inputs of shape {xv.shape}")
     mask = np.zeros(xv.shape, bool)
     mask[tuple(builtins.slice(lo, n - hi) for (lo, hi), n in zip(widths, xv.shape))] = True
-    return where(mask, _A.pad(updates, widths), inputs)
+    return _M.where(mask, _A.pad(updates, widths), inputs)
 
 
 def sort(x, axis=-1):
     idx = np.argsort(_M.value(x), axis=axis, kind="stable")
-    return take_along_axis(x, idx, axis=axis)
+    return _A.take_along_axis(x, idx, axis=axis)
 
 
 def argsort(x, axis=-1):
@@ -115,57 +118,57 @@ def argsort(x, axis=-1):
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     """Vector norms: 2 (default), 1, inf, -inf, or any p >= 1; 'fro' for the Frobenius norm."""
     if ord in (None, 2, "fro", "euclidean"):
-        return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
+        return _M.sqrt(_M.sum(_M.square(x), axis=axis, keepdims=keepdims))
     if ord == 1:
-        return sum(abs(x), axis=axis, keepdims=keepdims)
+        return _M.sum(_M.abs(x), axis=axis, keepdims=keepdims)
     if ord == np.inf:
-        return max(abs(x), axis=axis, keepdims=keepdims)
+        return _M.max(_M.abs(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
-        return min(abs(x), axis=axis, keepdims=keepdims)
+        return _M.min(_M.abs(x), axis=axis, keepdims=keepdims)
     p = float(ord)
-    return power(sum(power(abs(x), p), axis=axis, keepdims=keepdims), 1.0 / p)
+    return _M.power(_M.sum(_M.power(_M.abs(x), p), axis=axis, keepdims=keepdims), 1.0 / p)
 
 
 def average(x, axis=None, weights=None):
     if weights is None:
-        return mean(x, axis=axis)
+        return _M.mean(x, axis=axis)
     w = convert_to_tensor(weights)
     if _M.value(w).ndim == 1 and _M.value(x).ndim > 1 and axis is not None:
         shp = [1] * _M.value(x).ndim
         shp[axis] = -1
-        w = reshape(w, shp)
-    return divide(sum(multiply(x, w), axis=axis), sum(w * ones_like(x), axis=axis))
+        w = _A.reshape(w, shp)
+    return _M.divide(_M.sum(_M.multiply(x, w), axis=axis), _M.sum(_M.multiply(w, _A.ones_like(x)), axis=axis))
 
 
 def triu(x, k=0):
     xv = _M.value(x)
-    return where(np.triu(np.ones(xv.shape[-2:], bool), k), x, 0.0)
+    return _M.where(np.triu(np.ones(xv.shape[-2:], bool), k), x, 0.0)
 
 
 def tril(x, k=0):
     xv = _M.value(x)
-    return where(np.tril(np.ones(xv.shape[-2:], bool), k), x, 0.0)
+    return _M.where(np.tril(np.ones(xv.shape[-2:], bool), k), x, 0.0)
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     xv = _M.value(x)
     fixed = np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf)
-    return where(np.isfinite(xv), x, fixed)
+    return _M.where(np.isfinite(xv), x, fixed)
 
 
 def hstack(xs):
     xs = list(xs)
-    return concatenate(xs, axis=0 if _M.value(xs[0]).ndim == 1 else 1)
+    return _A.concatenate(xs, axis=0 if _M.value(xs[0]).ndim == 1 else 1)
 
 
 def vstack(xs):
-    xs = [reshape(x, (1, -1)) if _M.value(x).ndim == 1 else x for x in xs]
-    return concatenate(xs, axis=0)
+    xs = [_A.reshape(x, (1, -1)) if _M.value(x).ndim == 1 else x for x in xs]
+    return _A.concatenate(xs, axis=0)
 
 
 def multi_hot(inputs, num_classes, axis=-1, dtype=None):
-    oh = one_hot(inputs, num_classes, dtype=dtype)
-    return max(oh, axis=-2) if _M.value(inputs).ndim > 1 else oh
+    oh = _A.one_hot(inputs, num_classes, dtype=dtype)
+    return _M.max(oh, axis=-2) if _M.value(inputs).ndim > 1 else oh
 
 
 def cond(pred, true_fn, false_fn):
@@ -200,7 +203,7 @@ def scatter_update(inputs, indices, updates):
     idx = np.asarray(_M.value(indices))
     mask = np.zeros(xv.shape, bool)
     mask[tuple(np.moveaxis(idx, -1, 0))] = True
-    return where(mask, scatter(indices, updates, xv.shape), inputs)
+    return _M.where(mask, _A.scatter(indices, updates, xv.shape), inputs)
 
 
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - Keras name
@@ -211,8 +214,8 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
 
 
 def logaddexp(x1, x2):
-    m = maximum(x1, x2)
-    return add(m, log1p(exp(negative(abs(subtract(x1, x2))))))
+    m = _M.maximum(x1, x2)
+    return _M.add(m, _M.log1p(_M.exp(_M.negative(_M.abs(_M.subtract(x1, x2))))))
 
 
 def array(x, dtype=None):
@@ -225,8 +228,8 @@ def copy(x):
 
 def append(x1, x2, axis=None):
     if axis is None:
-        return concatenate([reshape(x1, (-1,)), reshape(x2, (-1,))], axis=0)
-    return concatenate([x1, x2], axis=axis)
+        return _A.concatenate([_A.reshape(x1, (-1,)), _A.reshape(x2, (-1,))], axis=0)
+    return _A.concatenate([x1, x2], axis=axis)
 
 
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
@@ -237,13 +240,17 @@ def nonzero(x):
     return tuple(convert_to_tensor(i.astype(np.int32)) for i in np.nonzero(_M.value(x)))
 
 
-def diagonal(x, offset=0, axis1=0, axis2=1):
+def _diagonal(x, offset=0, axis1=0, axis2=1):
     xv = _M.value(x)
     n = np.diagonal(np.empty(xv.shape, bool), offset, axis1, axis2).shape[-1]
     rows = np.arange(n) + builtins.max(-offset, 0)
     cols = np.arange(n) + builtins.max(offset, 0)
-    moved = moveaxis(x, (axis1, axis2), (-2, -1))
+    moved = _A.moveaxis(x, (axis1, axis2), (-2, -1))
     return moved[..., rows, cols]
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    return _diagonal(x, offset, axis1, axis2)
 
 
 def diag(x, k=0):
@@ -252,12 +259,12 @@ def diag(x, k=0):
         n = xv.shape[0] + builtins.abs(k)
         rows = np.arange(xv.shape[0]) + builtins.max(-k, 0)
         cols = np.arange(xv.shape[0]) + builtins.max(k, 0)
-        return scatter(np.stack([rows, cols], axis=-1), x, (n, n))
-    return diagonal(x, k)
+        return _A.scatter(np.stack([rows, cols], axis=-1), x, (n, n))
+    return _diagonal(x, k)
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
-    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+    return _M.sum(_diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 def meshgrid(*xs, indexing="xy"):
@@ -265,7 +272,7 @@ def meshgrid(*xs, indexing="xy"):
 
 
 def map(f, xs):  # noqa: A001 - Keras name
-    return stack([f(x) for x in unstack(xs)])
+    return _A.stack([f(x) for x in _A.unstack(xs)])
 
 
 vectorized_map = map
@@ -276,3 +283,10 @@ def bincount(x, weights=None, minlength=0):
                                          None if weights is None else _M.value(weights), minlength).astype(np.int32
                                                                                                            if weights is None
                                                                                                            else np.float32))
+
+
+# Every function above also accepts symbolic Keras tensors (building a functional-graph node), except
+# those that read shapes or run Python control flow.
+_wrap_public_functions(globals(), {"shape", "ndim", "size", "dtype", "is_tensor", "convert_to_numpy",
+                                   "standardize_dtype", "cond", "fori_loop", "while_loop", "arange", "linspace",
+                                   "eye", "identity", "zeros", "ones", "full"})

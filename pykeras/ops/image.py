@@ -8,3 +8,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     if antialias or crop_to_aspect_ratio or pad_to_aspect_ratio:
         raise NotImplementedError("resize: antialias, crop_to_aspect_ratio and pad_to_aspect_ratio are not supported")
     return _A.resize(images, size, interpolation, data_format)
+
+
+from pykeras.backend.common import symbolic_aware as _symbolic_aware  # noqa: E402
+
+resize = _symbolic_aware(resize)

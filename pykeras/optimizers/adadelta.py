@@ -33,10 +33,11 @@ class Adadelta(Optimizer):
         self.rho = rho
         self.epsilon = epsilon
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
-        if native.adadelta(params, grads, slots, lr, self.rho, self.epsilon):
+        if native.adadelta(params, grads, slots, lr, self.rho, self.epsilon, decays=decays):
             return
+        self._decay(params, decays, lr)
         rho = np.float32(self.rho)
         one_minus_rho = np.float32(1.0 - self.rho)
         eps = np.float32(self.epsilon)

@@ -33,10 +33,11 @@ class Adagrad(Optimizer):
         self.epsilon = epsilon
         self._slot_initial_value = initial_accumulator_value
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
-        if native.adagrad(params, grads, slots, lr, self.epsilon):
+        if native.adagrad(params, grads, slots, lr, self.epsilon, decays=decays):
             return
+        self._decay(params, decays, lr)
         lr = np.float32(lr)
         eps = np.float32(self.epsilon)
         for g, p, s in zip(grads, params, slots):

@@ -39,11 +39,13 @@ class Adam(Optimizer):
         self.amsgrad = amsgrad
         self._slot_names = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
         t = self.iterations_value + 1
-        if native.adam(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, self.amsgrad, t):
+        if native.adam(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, self.amsgrad, t,
+                       decays=decays):
             return
+        self._decay(params, decays, lr)
         alpha = np.float32(lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
         b1 = np.float32(1.0 - self.beta_1)
         b2 = np.float32(1.0 - self.beta_2)

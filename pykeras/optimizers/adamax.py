@@ -34,11 +34,12 @@ class Adamax(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
         t = self.iterations_value + 1
-        if native.adamax(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, t):
+        if native.adamax(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, t, decays=decays):
             return
+        self._decay(params, decays, lr)
         b1 = np.float32(1.0 - self.beta_1)
         b2 = np.float32(self.beta_2)
         eps = np.float32(self.epsilon)

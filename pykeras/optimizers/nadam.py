@@ -41,7 +41,7 @@ class Nadam(Optimizer):
         self._u_product = _new_variable(1.0, f"{self.name}/u_product")
         self._variables.append(self._u_product)
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
         t = self.iterations_value + 1
         u_t = self.beta_1 * (1.0 - 0.5 * 0.96**t)
@@ -50,9 +50,9 @@ class Nadam(Optimizer):
         prod[...] = prod * np.float32(u_t)
         u_prod = float(prod)
         u_prod_next = u_prod * u_t1
-        if native.nadam(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, t, u_t, u_t1, u_prod,
-                        u_prod_next):
+        if native.nadam(params, grads, slots, lr, self.beta_1, self.beta_2, self.epsilon, t, decays=decays):
             return
+        self._decay(params, decays, lr)
         c_m = np.float32(u_t1 / (1.0 - u_prod_next))
         c_g = np.float32((1.0 - u_t) / (1.0 - u_prod))
         b1 = np.float32(1.0 - self.beta_1)

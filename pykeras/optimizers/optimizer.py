@@ -128,6 +128,7 @@ class Optimizer:
         self._accumulators = []
         self._exclude_ids = set()
         self._exclude_names = ()
+        self._last_plan = None
 
     # -- learning rate ------------------------------------------------------------------------
     def _make_learning_rate(self, learning_rate):
@@ -293,31 +294,20 @@ class Optimizer:
                 self.build(trainable_variables)
             if len(grads) != len(trainable_variables):
                 raise ValueError(f"Got {len(grads)} gradients for {len(trainable_variables)} variables")
-        index = self._index
-        indices, g_bufs, p_bufs, variables = [], [], [], []
-        for g, v in zip(grads, trainable_variables):
-            if g is None:
-                continue
-            i = index.get(id(v))
-            if i is None:
-                raise ValueError(
-                    f"Unknown variable: {getattr(v, 'name', v)}. This optimizer can only be called for the "
-                    "variables it was originally built with. When working with a new set of variables, you should "
-                    "recreate a new optimizer instance."
-                )
-            indices.append(i)
-            g_bufs.append(_buffer(g))
-            p_bufs.append(_buffer(v))
-            variables.append(v)
-        if not indices:
-            raise ValueError("No gradients provided for any variable.")
-        if len(indices) < len(trainable_variables):
+        if any(g is None for g in grads):
+            pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+            if not pairs:
+                raise ValueError("No gradients provided for any variable.")
             missing = [getattr(v, "name", "?") for g, v in zip(grads, trainable_variables) if g is None]
             warnings.warn(
                 f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
                 "`model.compile()`, did you forget to provide a `loss` argument?",
                 stacklevel=2,
             )
+            grads = [g for g, _ in pairs]
+            trainable_variables = [v for _, v in pairs]
+        indices, p_bufs, variables, constrained = self._plan(trainable_variables)
+        g_bufs = [_buffer(g) for g in grads]
         for g, p in zip(g_bufs, p_bufs):
             if g.shape != p.shape:
                 raise ValueError(f"{self.name}: gradient of shape {g.shape} for a variable of shape {p.shape}")
@@ -338,16 +328,38 @@ class Optimizer:
 
         g_bufs = self._clip(g_bufs)
         lr = self._current_lr()
-        if self.weight_decay:
-            self._apply_weight_decay(p_bufs, variables, lr)
-        self._update(g_bufs, p_bufs, indices, lr)
-        for v in variables:
-            constraint = getattr(v, "constraint", None)
-            if constraint is not None:
-                v.assign(constraint(v))
+        decays = self._weight_decays(variables) if self.weight_decay else None
+        self._update(g_bufs, p_bufs, indices, lr, decays)
+        for v in constrained:
+            v.assign(v.constraint(v))
         if self.use_ema:
             self._update_ema(indices, p_bufs)
         np.asarray(self._iterations)[...] += 1
+
+    def _plan(self, variables):
+        """(slot indices, parameter buffers, variables, constrained variables) for a variable list.
+
+        The last plan is kept: fit passes the same list every step, and a variable's buffer never
+        changes identity, so a step only has to look at the gradients."""
+        key = tuple(map(id, variables))
+        plan = self._last_plan
+        if plan is not None and plan[0] == key:
+            return plan[1]
+        index = self._index
+        indices = []
+        for v in variables:
+            i = index.get(id(v))
+            if i is None:
+                raise ValueError(
+                    f"Unknown variable: {getattr(v, 'name', v)}. This optimizer can only be called for the "
+                    "variables it was originally built with. When working with a new set of variables, you should "
+                    "recreate a new optimizer instance."
+                )
+            indices.append(i)
+        constrained = [v for v in variables if getattr(v, "constraint", None) is not None]
+        result = (indices, [_buffer(v) for v in variables], list(variables), constrained)
+        self._last_plan = (key, result)
+        return result
 
     def _clip(self, grads):
         if self.clipnorm and self.clipnorm > 0:
@@ -377,15 +389,23 @@ class Optimizer:
         self._exclude_ids = {id(v) for v in var_list or ()}
         self._exclude_names = tuple(var_names or ())
 
-    def _apply_weight_decay(self, params, variables, lr):
-        factor = np.float32(self.weight_decay * lr)
-        for p, v in zip(params, variables):
-            if id(v) in self._exclude_ids:
-                continue
+    def _weight_decays(self, variables):
+        """The weight-decay factor of each variable (0 for those excluded)."""
+        out = []
+        for v in variables:
             name = str(getattr(v, "name", ""))
-            if any(s in name for s in self._exclude_names):
-                continue
-            p -= p * factor
+            excluded = id(v) in self._exclude_ids or any(s in name for s in self._exclude_names)
+            out.append(0.0 if excluded else float(self.weight_decay))
+        return out
+
+    @staticmethod
+    def _decay(params, decays, lr):
+        """Decoupled weight decay `p -= p * (weight_decay * lr)` (the numpy path; kernels fuse it)."""
+        if decays is None:
+            return
+        for p, d in zip(params, decays):
+            if d:
+                p -= p * np.float32(d * lr)
 
     def _update_ema(self, indices, params):
         m = np.float32(self.ema_momentum)
@@ -409,8 +429,9 @@ class Optimizer:
                 if i is not None:
                     v.assign(np.array(_buffer(self._ema[i])))
 
-    def _update(self, grads, params, indices, lr):
-        """Applies the update rule to every (grad, param) pair; `indices` select the slots."""
+    def _update(self, grads, params, indices, lr, decays):
+        """Applies weight decay (`decays`: None or one factor per parameter) and the update rule to
+        every (grad, param) pair; `indices` select the slots."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update")
 
     # -- config ----------------------------------------------------------------------------------

@@ -37,10 +37,12 @@ class RMSprop(Optimizer):
         self._slot_names = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
             ("average_gradient",) if centered else ())
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
-        if native.rmsprop(params, grads, slots, lr, self.rho, self.momentum, self.epsilon, self.centered):
+        if native.rmsprop(params, grads, slots, lr, self.rho, self.momentum, self.epsilon, self.centered,
+                          decays=decays):
             return
+        self._decay(params, decays, lr)
         rho = np.float32(self.rho)
         one_minus_rho = np.float32(1.0 - self.rho)
         eps = np.float32(self.epsilon)

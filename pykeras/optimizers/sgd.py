@@ -37,10 +37,11 @@ class SGD(Optimizer):
         if momentum != 0:
             self._slot_names = ("momentum",)
 
-    def _update(self, grads, params, indices, lr):
+    def _update(self, grads, params, indices, lr, decays):
         slots = [self._slot_buffers[i] for i in indices]
-        if native.sgd(params, grads, slots, lr, self.momentum, self.nesterov):
+        if native.sgd(params, grads, slots, lr, self.momentum, self.nesterov, decays=decays):
             return
+        self._decay(params, decays, lr)
         lr = np.float32(lr)
         mom = np.float32(self.momentum)
         for g, p, s in zip(grads, params, slots):

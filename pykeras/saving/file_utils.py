@@ -40,7 +40,8 @@ def atomic_write(filepath):
     The directory of `filepath` is created if missing. On any exception inside the block the
     temporary file is deleted and the exception propagates; `filepath` is left as it was.
     """
-    filepath = os.path.abspath(fspath(filepath))
+    # Through a symlink, replace the file it points to (and keep the link), as writing in place would.
+    filepath = os.path.realpath(os.path.abspath(fspath(filepath)))
     directory = os.path.dirname(filepath)
     if directory:
         os.makedirs(directory, exist_ok=True)

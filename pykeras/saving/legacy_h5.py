@@ -149,6 +149,8 @@ def _read_subset(group, source):
     for name in load_attributes(group, "weight_names"):
         if name not in group:
             raise SavedFileError(f"{source}: weight '{name}' of layer group '{group.name}' is listed but missing")
+        if isinstance(group.get(name, getlink=True), (h5py.SoftLink, h5py.ExternalLink)):
+            raise SavedFileError(f"{source}: weight '{group.name}/{name}' is a link; files with links are refused")
         dataset = group[name]
         if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
             raise SavedFileError(f"{source}: '{group.name}/{name}' is not a plain dataset")
@@ -264,6 +266,9 @@ def load_weights_from_group_by_name(group, model, source, skip_mismatch=False):
 def save_weights(model, filepath):
     """`save_weights` to a legacy .h5 file (the Keras 2 layout at the file's root)."""
     h5py = file_utils.require_h5py()
+    if not getattr(model, "built", True):
+        raise ValueError("You are saving a model that has not yet been built. Try building the model first by "
+                         "calling it on some data or by using `build()`.")
     with file_utils.atomic_write(filepath) as tmp:
         with h5py.File(tmp, "w") as f:
             save_weights_to_group(f, model)
@@ -319,8 +324,7 @@ def save_model(model, filepath, include_optimizer=True):
     if training_config is not None:
         attrs["training_config"] = json.dumps(training_config).encode("utf8")
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
-    optimizer_variables = list(optimizer.variables) if optimizer is not None and hasattr(optimizer, "variables") \
-        else []
+    optimizer_variables = saving_lib.optimizer_variables(optimizer) if saving_lib.is_optimizer(optimizer) else []
     with file_utils.atomic_write(filepath) as tmp:
         with h5py.File(tmp, "w") as f:
             for key, value in attrs.items():
@@ -362,7 +366,7 @@ def _load_optimizer_weights(f, model, source):
         return
     if not getattr(optimizer, "built", True) and hasattr(optimizer, "build"):
         optimizer.build(model.trainable_weights)
-    variables = list(optimizer.variables)
+    variables = saving_lib.optimizer_variables(optimizer)
     candidates = [values]
     # tf.keras 2.11+ optimizers had no learning-rate variable: [iteration, slots...].
     if len(values) == len(variables) - 1 and len(variables) > 1 and variables[1] is getattr(

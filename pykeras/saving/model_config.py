@@ -129,10 +129,6 @@ def serialize_layer(layer):
     return entry
 
 
-def _is_input_layer_entry(entry):
-    return isinstance(entry, dict) and entry.get("class_name") == "InputLayer"
-
-
 def normalize_for_keras(value, owner=None):
     """Config data made loadable by Keras 3.
 
@@ -175,6 +171,8 @@ def _normalize_entry(entry):
     class_name = entry["class_name"]
     if class_name.startswith("__") or class_name == "function":
         return out
+    if class_name in sl.DTYPE_POLICY_CLASSES:
+        return sl.dtype_policy_config(sl.dtype_from_config(entry))
     try:
         cls = sl.resolve(class_name, entry.get("module"), entry.get("registered_name"), None, None, entry)
     except sl.UnknownObjectError:
@@ -195,6 +193,12 @@ def _normalize_entry(entry):
                 normalized.pop("batch_input_shape", None)
             out["config"] = normalized
     else:
+        module = entry.get("module")
+        if module is None or module == "keras" or str(module).startswith("keras."):
+            # A class neither library knows (an unregistered custom class): Keras names those
+            # by class name only, to be found in the loader's custom_objects.
+            out["module"] = None
+            out["registered_name"] = entry.get("registered_name") or class_name
         out["config"] = normalize_for_keras(entry.get("config"))
     for key in ("build_config", "compile_config"):
         if key in out:
@@ -324,6 +328,8 @@ def layer_from_config(cls, entry, custom_objects=None):
     if functional is not None and cls is _models_attr("Model") and _is_functional_config(inner):
         cls = functional  # Keras 2 wrote functional models as class "Model"
     layer = sl._from_config(cls, inner, entry.get("class_name", cls.__name__), custom_objects)
+    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
+        _restore_frozen_layers(layer, inner)
     build_config = entry.get("build_config")
     if build_config and not getattr(layer, "built", False):
         try:
@@ -335,6 +341,27 @@ def layer_from_config(cls, entry, custom_objects=None):
             raise ValueError(f"Could not build layer '{getattr(layer, 'name', '?')}' ({cls.__name__}) from its "
                              f"saved build_config {build_config}: {e}") from e
     return layer
+
+
+def _restore_frozen_layers(model, inner):
+    """Re-freezes the sublayers the config marks `trainable: false`.
+
+    Setting a model's `trainable` propagates to all its layers, so a model rebuilt with
+    trainable=True would otherwise thaw layers that were frozen when it was saved.
+    """
+    if inner.get("trainable") is False:
+        return  # the whole model is frozen already
+    by_name = {getattr(layer, "name", None): layer for layer in getattr(model, "layers", [])}
+    for entry in inner["layers"]:
+        if not sl.is_serialized_object(entry) or not isinstance(entry.get("config"), dict):
+            continue
+        layer = by_name.get(entry.get("name") or entry["config"].get("name"))
+        if layer is None:
+            continue
+        if entry["config"].get("trainable") is False:
+            layer.trainable = False
+        elif isinstance(entry["config"].get("layers"), list):
+            _restore_frozen_layers(layer, entry["config"])
 
 
 def _deserialize_loss_like(value, kind, custom_objects):
@@ -359,6 +386,17 @@ def _deserialize_loss_like(value, kind, custom_objects):
 
 def compile_from_config(model, config, custom_objects=None, source=None):
     """Compiles `model` like the saved one (Keras 3 "compile_config" or .h5 "training_config")."""
+    where = f"{source}: " if source else ""
+    try:
+        _compile_from_config(model, config, custom_objects)
+    except sl.UnknownObjectError as e:
+        raise sl.UnknownObjectError(f"{where}in the training configuration: {e}") from None
+    except (TypeError, ValueError, LookupError) as e:
+        raise ValueError(f"{where}could not compile the loaded model from its saved training configuration "
+                         f"({_short(config)}): {e}") from e
+
+
+def _compile_from_config(model, config, custom_objects):
     config = dict(config)
     optimizer = config.pop("optimizer", None)
     if optimizer is None and "optimizer_config" in config:
@@ -387,12 +425,7 @@ def compile_from_config(model, config, custom_objects=None, source=None):
             kwargs = {k: v for k, v in kwargs.items() if k in params}
     except (TypeError, ValueError):
         pass
-    try:
-        model.compile(**kwargs)
-    except (TypeError, ValueError) as e:
-        where = f"{source}: " if source else ""
-        raise ValueError(f"{where}could not compile the loaded model from its saved training configuration "
-                         f"({_short(config)}): {e}") from e
+    model.compile(**kwargs)
 
 
 def _short(value, limit=200):

@@ -23,6 +23,7 @@ Loading reads every array into fresh memory and checks counts and shapes against
 before the first assignment, so a bad file raises without touching the model.
 """
 import datetime
+import functools
 import io
 import json
 import os
@@ -44,12 +45,14 @@ KERAS_VERSION = "3.15.1"
 # ---- which objects own state, and what it is ---------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _layer_class():
     from pykeras.layers import Layer
 
     return Layer
 
 
+@functools.lru_cache(maxsize=None)
 def _optimizer_class():
     try:
         from pykeras.optimizers import Optimizer
@@ -71,10 +74,46 @@ def is_saveable(obj):
     return is_layer(obj) or is_optimizer(obj)
 
 
+# Keras 3 creates an optimizer's slots in groups (`add_optimizer_variables(var_list, names)`):
+# inside a group the slots of each model variable in turn, the groups one after the other.
+# Optimizers not listed have a single group: every slot of a variable, variable by variable.
+_KERAS_SLOT_GROUPS = {
+    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+    "Adam": (("momentum", "velocity"), ("velocity_hat",)),
+}
+
+
+def optimizer_variables(optimizer):
+    """`optimizer.variables` in Keras 3's order, so that files match Keras's slot for slot.
+
+    Only the block of per-variable slots is reordered (iteration, learning rate, EMA and
+    gradient accumulators, Nadam's u_product keep their places); any optimizer whose internals do
+    not have the expected per-variable slot lists is saved in its own `variables` order.
+    """
+    variables = list(optimizer.variables)
+    slots = getattr(optimizer, "_slots", None)
+    names = tuple(getattr(optimizer, "_slot_names", ()) or ())
+    groups = next((_KERAS_SLOT_GROUPS[c.__name__] for c in type(optimizer).__mro__ if c.__name__ in _KERAS_SLOT_GROUPS),
+                  None)
+    if not slots or not names or groups is None:
+        return variables
+    ordered = []
+    for group in groups:
+        present = [names.index(n) for n in group if n in names]
+        for per_variable in slots:
+            ordered.extend(per_variable[i] for i in present)
+    slot_ids = {id(v) for per_variable in slots for v in per_variable}
+    if len(ordered) != len(slot_ids) or {id(v) for v in ordered} != slot_ids or \
+            sum(id(v) in slot_ids for v in variables) != len(slot_ids):
+        return variables
+    remaining = iter(ordered)
+    return [next(remaining) if id(v) in slot_ids else v for v in variables]
+
+
 def own_variables(obj):
     """The variables `obj` itself saves, in Keras's order (see the module docstring)."""
     if is_optimizer(obj):
-        return list(obj.variables)
+        return optimizer_variables(obj)
     d = obj.__dict__
     if "_trainable_variables" in d and "_non_trainable_variables" in d:
         out, seen = [], set()
@@ -252,8 +291,8 @@ class _WeightsReader:
             return None
         keys = list(group.keys())
         if sorted(keys, key=lambda k: (len(k), k)) != [str(i) for i in range(len(keys))]:
-            raise SavedFileError(f"{self.source}: '{_join(path, 'vars')}' should hold datasets named 0..{len(keys) - 1}, "
-                                 f"found {sorted(keys)}")
+            raise SavedFileError(f"{self.source}: '{_join(path, 'vars')}' should hold datasets named "
+                                 f"0..{len(keys) - 1}, found {sorted(keys)}")
         arrays = []
         for i in range(len(keys)):
             dataset = group[str(i)]

@@ -19,6 +19,7 @@ layer's name. A new layer therefore needs nothing beyond a correct `get_config()
 """
 import base64
 import contextlib
+import functools
 import importlib
 import inspect
 import marshal
@@ -99,7 +100,7 @@ _INERT_ARGUMENTS = {
     "decay": lambda v: not v,
 }
 
-_DTYPE_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy", "QuantizedDTypePolicy",
+DTYPE_POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy", "QuantizedDTypePolicy",
                          "QuantizedFloat8DTypePolicy", "DTypePolicyMap")
 
 
@@ -129,18 +130,31 @@ def _load_modules():
                 continue
 
 
+_namespace_cache = {}  # keras module -> (size key, objects)
+
+
 def _namespace(keras_module):
-    """Name -> class/function of the pykeras module behind `keras_module` (live view)."""
+    """Name -> class/function of the pykeras module behind `keras_module` (live view).
+
+    Rebuilt whenever the module gains attributes or registered classes (layer families register
+    themselves on import), otherwise served from a cache.
+    """
     module = _modules.get(keras_module)
     if module is None:
         return {}
+    registered = getattr(module, "ALL_OBJECTS_DICT", None) or {}
+    key = (len(vars(module)), len(registered))
+    cached = _namespace_cache.get(keras_module)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     objects = {}
     for name, obj in vars(module).items():
         if name.startswith("_"):
             continue
         if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, "__module__", "").startswith("pykeras"):
             objects[name] = obj
-    objects.update(getattr(module, "ALL_OBJECTS_DICT", None) or {})
+    objects.update(registered)
+    _namespace_cache[keras_module] = (key, objects)
     return objects
 
 
@@ -148,6 +162,7 @@ def reset_tables():
     """Forgets cached lookups (tests that create pykeras classes at run time may call this)."""
     with _tables_lock:
         _reverse.clear()
+        _namespace_cache.clear()
 
 
 def public_name(obj):
@@ -406,7 +421,7 @@ def is_serialized_object(value):
 
 def dtype_from_config(value):
     """The dtype name out of a DTypePolicy dict (Keras 3), a Policy dict (Keras 2) or a string."""
-    if isinstance(value, dict) and value.get("class_name") in _DTYPE_POLICY_CLASSES:
+    if isinstance(value, dict) and value.get("class_name") in DTYPE_POLICY_CLASSES:
         inner = value.get("config") or {}
         return inner.get("name", "float32")
     return value
@@ -441,6 +456,7 @@ def _special(config, safe_mode):
     return False, None
 
 
+@functools.lru_cache(maxsize=None)
 def _accepted_arguments(cls):
     """Names accepted explicitly by `cls.__init__` along the MRO (stops where **kwargs are not passed on)."""
     names = set()
@@ -460,7 +476,7 @@ def _accepted_arguments(cls):
                 names.add(p.name)
         if not passes_kwargs:
             break
-    return names
+    return frozenset(names)
 
 
 def drop_inert_arguments(cls, config):
@@ -519,7 +535,7 @@ def _prepare_nested(value, kind, custom_objects):
     handled, special = _special(value, in_safe_mode())
     if handled:
         return special
-    if value.get("class_name") in _DTYPE_POLICY_CLASSES:
+    if value.get("class_name") in DTYPE_POLICY_CLASSES:
         return dtype_from_config(value)
     if value.get("class_name") == "function":
         return deserialize_keras_object(value, custom_objects, kind=kind)
@@ -578,7 +594,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, kind=N
     if shared is not None and shared_id is not None and shared_id in shared:
         return shared[shared_id]
 
-    if class_name in _DTYPE_POLICY_CLASSES and _lookup_dtype_policy() is None:
+    if class_name in DTYPE_POLICY_CLASSES and _lookup_dtype_policy() is None:
         return dtype_from_config(config)
 
     cls = resolve(class_name, module, registered_name, kind, custom_objects, config)

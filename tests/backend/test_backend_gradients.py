@@ -296,6 +296,8 @@ case("mod-by-tensor", K.mod, [RNG.uniform(2.2, 2.8, (3, 4)), np.ones((3, 4))], n
 case("scalar-ops", lambda a: (2.0 * a + 1.0) / 3.0 - a ** 2 + 4.0 ** a, [rnd(3, 4)],
      lambda a: (2.0 * a + 1.0) / 3.0 - a ** 2 + 4.0 ** a)
 case("reflected-ops", lambda a: 1.0 - 2.0 / (a + 3.0), [pos(3, 4)], lambda a: 1.0 - 2.0 / (a + 3.0))
+case("clip-none-int", lambda x: K.clip(x, None, 1), [off_kinks(4, 5, points=(1.0,), margin=0.05)],
+     lambda x: np.minimum(x, 1.0))
 case("clip", lambda x: K.clip(x, -0.5, 0.5), [off_kinks(4, 5, points=(-0.5, 0.5), margin=0.05)],
      lambda x: np.clip(x, -0.5, 0.5))
 case("clip-tensor-bounds", lambda x, lo: K.clip(x, lo, 0.5), [off_kinks(4, 5, points=(-0.3, 0.5), margin=0.05),
@@ -326,6 +328,11 @@ UNARY = [
     ("sinh", K.sinh, rnd(3, 4), np.sinh),
     ("cosh", K.cosh, rnd(3, 4), np.cosh),
     ("erf", K.erf, rnd(3, 4), _erf),
+    ("arcsinh", K.arcsinh, rnd(3, 4), np.arcsinh),
+    ("arccosh", K.arccosh, pos(3, 4, lo=1.2, hi=3.0), np.arccosh),
+    ("arctanh", K.arctanh, rnd(3, 4, lo=-0.8, hi=0.8), np.arctanh),
+    ("exp2", K.exp2, rnd(3, 4), np.exp2),
+    ("trunc", K.trunc, frac(3, 4), np.trunc),
     ("identity", K.identity, rnd(3, 4), lambda x: x),
     ("sign", K.sign, off_kinks(3, 4), np.sign),
     ("round", K.round, frac(3, 4), np.round),
@@ -440,6 +447,8 @@ case("matmul-nd-by-2d", K.matmul, [rnd(2, 3, 4), rnd(4, 5)], np.matmul)
 case("matmul-batched", K.matmul, [rnd(2, 3, 4), rnd(2, 4, 5)], np.matmul)
 case("matmul-broadcast", K.matmul, [rnd(2, 1, 3, 4), rnd(3, 4, 2)], np.matmul)
 case("matmul-vec", K.matmul, [rnd(4), rnd(4, 3)], np.matmul)
+# Per-matrix products above kernels.BATCHED_NATIVE_MIN multiply-adds: one native GEMM per matrix.
+case("matmul-batched-large", K.matmul, [rnd(2, 40, 30), rnd(1, 30, 36)], np.matmul, max_fd=12, rtol=2e-5, atol=2e-5)
 case("matmul-matvec", K.matmul, [rnd(3, 4), rnd(4)], np.matmul)
 case("operator@", lambda a, b: a @ b, [rnd(3, 4), rnd(4, 2)], np.matmul)
 case("dot-2d", K.dot, [rnd(3, 4), rnd(4, 5)], np.dot)
@@ -598,6 +607,31 @@ case("diagonal", lambda x: ops.diagonal(x, 1), [rnd(3, 4)], lambda x: np.diagona
 case("diag-vector", lambda x: ops.diag(x, -1), [rnd(3)], lambda x: np.diag(x, -1))
 case("trace", ops.trace, [rnd(3, 3)], np.trace)
 case("map", lambda x: ops.map(lambda r: r * r, x), [rnd(3, 2)], lambda x: x * x)
+case("arctan2", ops.arctan2, [rnd(3, 4), away_from(rnd(3, 4), 0, 0.3)], np.arctan2)
+case("divide_no_nan", lambda x, y: ops.divide_no_nan(x, y), [rnd(2, 3), np.array([[1.5, 0.0, -2.0], [0.0, 0.7, 1.1]])],
+     lambda x, y: np.where(y == 0, 0.0, x / np.where(y == 0, 1.0, y)), wrt=[0])  # not differentiable in y at 0
+
+
+def ref_attention(q, k, v, mask=None, causal=False):
+    n = q.shape[2]
+    k = np.repeat(k, n // k.shape[2], axis=2)
+    v = np.repeat(v, n // v.shape[2], axis=2)
+    logits = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(q.shape[-1])
+    allowed = np.ones(logits.shape, bool)
+    if mask is not None:
+        allowed &= mask
+    if causal:
+        allowed &= np.tril(np.ones(logits.shape[-2:], bool))
+    logits = np.where(allowed, logits, -1e30)
+    return np.einsum("bnts,bsnh->btnh", softmax(logits), v)
+
+
+ATT_MASK = RNG.random((2, 1, 3, 4)) > 0.3
+ATT_MASK[..., 0] = True
+case("dot_product_attention", lambda q, k, v: ops.dot_product_attention(q, k, v, mask=ATT_MASK),
+     [rnd(2, 3, 2, 4), rnd(2, 4, 2, 4), rnd(2, 4, 2, 4)], lambda q, k, v: ref_attention(q, k, v, ATT_MASK))
+case("dot_product_attention-gqa-causal", lambda q, k, v: ops.dot_product_attention(q, k, v, is_causal=True),
+     [rnd(1, 3, 4, 2), rnd(1, 3, 2, 2), rnd(1, 3, 2, 2)], lambda q, k, v: ref_attention(q, k, v, causal=True))
 
 # Convolutions and pooling.
 CONV = [

@@ -147,6 +147,14 @@ def test_normalisation_ops():
         close(ours, theirs)
 
 
+def test_dot_product_attention():
+    q, k, v = f32(2, 3, 4, 8), f32(2, 5, 4, 8), f32(2, 5, 4, 8)
+    mask = RNG.random((2, 4, 3, 5)) > 0.3
+    close(ops.dot_product_attention(q, k, v, mask=mask), kops.dot_product_attention(q, k, v, mask=mask))
+    close(ops.dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True),
+          kops.dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True))
+
+
 def test_misc_numpy_ops():
     x = f32(3, 4)
     close(ops.logsumexp(x, axis=1), kops.logsumexp(x, axis=1))

@@ -251,3 +251,19 @@ def test_softmax_crossentropy_fused_gradient_is_p_minus_y():
     # One fused node for the loss, none of the softmax's own (unused) backward runs.
     names = [n.bwd.__name__ for n in tape._nodes] if tape._persistent else None
     assert names is None
+
+
+def test_slice_gradients_accumulate_with_dense_ones():
+    # Indexing rules hand back sparse (indexed) gradients; they must add up with dense ones in
+    # any order, and never write into a gradient array another rule handed out.
+    x = K.variable(np.arange(12, dtype=np.float32).reshape(3, 4))
+    with K.GradientTape() as tape:
+        parts = K.unstack(x, axis=0)
+        y = K.sum(parts[0] * 2.0) + K.sum(x * 3.0) + K.sum(parts[2]) + K.sum(x[0, 1:]) + K.sum(x[np.array([1, 1])])
+    g = np.asarray(tape.gradient(y, x))
+    want = np.full((3, 4), 3.0)
+    want[0] += 2.0
+    want[2] += 1.0
+    want[0, 1:] += 1.0
+    want[1] += 2.0
+    np.testing.assert_array_equal(g, want)

@@ -236,3 +236,14 @@ def test_bad_input_is_a_value_error_naming_op_and_shapes(call, match):
 def test_bad_types_are_type_errors(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+def test_ops_on_symbolic_keras_tensors_build_graph_nodes():
+    layers = pytest.importorskip("pykeras.layers")
+    inp = layers.Input((3, 4))
+    out = K.concatenate([ops.mean(inp, axis=1), ops.norm(inp, axis=1), K.max(inp, axis=1)], axis=-1)
+    model = pykeras.models.Model(inp, out)
+    assert [layer.name for layer in model.layers][1:] == ["mean", "norm", "max", "concatenate"]
+    x = np.random.default_rng(0).random((2, 3, 4)).astype(np.float32)
+    y = np.asarray(model(x))
+    np.testing.assert_allclose(y, np.concatenate([x.mean(1), np.linalg.norm(x, axis=1), x.max(1)], -1), rtol=1e-5)

@@ -65,6 +65,11 @@ CASES = _draw_cases(60, seed=2024) + [
     ((1, 6, 6, 64), (3, 3, 64, 80), (1, 1), "same", (1, 1), 1),
     ((1, 5, 4, 4), (7, 7, 4, 5), (1, 1), "same", (1, 1), 1),
     ((1, 5, 5, 8), (3, 3, 2, 8), (1, 1), "same", (2, 2), 4),
+    # 1-4 input channels on wide rows: the pixel-vectorised input-gradient kernel.
+    ((2, 9, 70, 3), (3, 3, 3, 8), (2, 2), "same", (1, 1), 1),
+    ((1, 5, 67, 1), (2, 3, 1, 5), (1, 3), "valid", (1, 2), 1),
+    ((2, 130, 4), (5, 4, 7), (2,), "causal", (1,), 1),
+    ((1, 3, 4, 129, 2), (2, 2, 3, 2, 17), (1, 2, 1), "same", (1, 1, 1), 1),
 ]
 
 
@@ -207,6 +212,7 @@ THREAD_CASES = [
     ((3, 24, 24, 32), (3, 3, 16, 32), 1, "same", 2, 2),
     ((2, 1500, 64), (3, 64, 48), 1, "same", 1, 1),
     ((1, 40, 40, 64), (1, 1, 64, 64), 1, "valid", 1, 1),
+    ((4, 40, 96, 3), (3, 3, 3, 32), 2, "same", 1, 1),
     ((2, 9, 10, 11, 8), (3, 3, 3, 8, 16), 1, "same", 1, 1),
 ]
 
@@ -241,3 +247,18 @@ def test_out_argument_and_output_shape(isa):
     dk, db = conv.conv_backward_filter(x, out, (3, 2), (2, 1), "same", out=dk_out, bias_out=db_out)
     assert dk is dk_out and db is db_out
     np.testing.assert_allclose(dk, conv_backward_filter(x, out, (3, 2), (2, 1), "same")[0], rtol=1e-4, atol=1e-4)
+
+
+def test_combined_backward_into_given_outputs(isa):
+    x, k = rand((2, 6, 7, 5), 25), rand((3, 3, 5, 6), 26)
+    dy = rand((2, 6, 7, 6), 27)
+    dx_o, dk_o, db_o = (np.full(s, np.nan, np.float32) for s in (x.shape, k.shape, (6,)))
+    dx, dk, db = conv.conv_backward(x, k, dy, 1, "same", dx_out=dx_o, dkernel_out=dk_o, dbias_out=db_o)
+    assert dx is dx_o and dk is dk_o and db is db_o
+    ref = conv.conv_backward(x, k, dy, 1, "same")
+    for a, b in zip((dx, dk, db), ref):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="'out' has shape"):
+        conv.conv_backward(x, k, dy, 1, "same", dkernel_out=np.zeros((3, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="must not overlap"):
+        conv.conv_backward(x, k, dy, 1, "same", dx_out=x)

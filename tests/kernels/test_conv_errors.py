@@ -114,3 +114,13 @@ def test_activation_arguments():
         conv.conv_backward(f32(1, 5, 5, 3), f32(3, 3, 3, 4), y, y=f32(1, 3, 3, 3), activation=1)
     with pytest.raises(ValueError, match="cannot be formed"):
         conv.activation_backward(y, y, 9)
+
+
+def test_output_overlapping_an_input_is_refused():
+    x = f32(1, 5, 5, 4)
+    with pytest.raises(ValueError, match="'out' must not overlap 'x'"):
+        conv.depthwise_forward(x, f32(3, 3, 4, 1), padding="same", out=x)
+    buf = f32(2, 5, 5, 4)
+    with pytest.raises(ValueError, match="must not overlap"):
+        conv.conv_forward(buf[0:1], f32(1, 1, 4, 4), out=buf[0:1])
+    conv.conv_forward(buf[0:1], f32(1, 1, 4, 4), out=buf[1:2])  # disjoint halves of one buffer are fine

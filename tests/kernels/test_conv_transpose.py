@@ -37,6 +37,7 @@ CASES = _draw(30, seed=5) + [
     ((2, 7, 7, 32), (3, 3, 16, 32), (2, 2), "same", None, (1, 1)),   # a typical decoder upsampling
     ((1, 4, 4, 8), (4, 4, 3, 8), (2, 2), "same", (1, 1), (1, 1)),
     ((1, 6, 5), (3, 7, 5), (3,), "valid", (2,), (1,)),
+    ((1, 3, 40, 8), (3, 3, 3, 8), (2, 2), "same", None, (1, 1)),   # a decoder's RGB output layer
 ]
 
 

@@ -1,8 +1,6 @@
 """Seeded dropout (pykeras._core.random.dropout / dropout_backward): the mask is a pure function of
 (seed, stream, element index) with the vectorised Philox layout (element 64g + 16w + l takes word w
 of Philox block 16g + l), identical on every kernel path and thread count."""
-import os
-
 import numpy as np
 import pytest
 
@@ -48,13 +46,12 @@ def test_mask_matches_the_philox_reference(isa, threads, n, rate):
 
 
 def test_same_bits_on_every_path_and_thread_count():
+    from isa_paths import supported_isas
+
     x = np.random.default_rng(1).standard_normal(200003).astype(np.float32)
     dy = np.random.default_rng(2).standard_normal(200003).astype(np.float32)
     results = []
-    forced = os.environ.get("PYKERAS_ISA")
-    order = ["generic", "avx2", "avx512"]
-    isas = [forced] if forced else order[: order.index(config.best_isa()) + 1]
-    for isa in isas:
+    for isa in supported_isas():
         for t in (1, 2):
             config.set_isa(isa)
             config.set_num_threads(t)

@@ -2,7 +2,7 @@
 
 c = act(alpha * op(a) @ op(b) + beta * c + bias). Shapes sweep 1, the register tile sizes +-1
 (14 x 32 AVX-512, 6 x 16 AVX2, 4 x 4 generic), primes and the cache block sizes +-1 (k-range
-384, 640 for narrow products; column block 384; transposed-A row block 168), on every kernel path
+512, 640 for narrow products; column block 384; transposed-A row block 168), on every kernel path
 (`isa` fixture), all four transpose combinations, padded leading dimensions (views x[:, :w]),
 every epilogue activation, 1 vs 2 threads bitwise, and argument errors.
 """
@@ -124,7 +124,7 @@ def test_edge_shapes(isa, trans_a, trans_b, k):
 @pytest.mark.parametrize(
     "m,n,k",
     [
-        (29, 70, 383), (29, 70, 384), (31, 70, 385),  # k-range 384 +- 1
+        (29, 70, 511), (29, 70, 512), (31, 70, 513),  # k-range 512 +- 1
         (15, 383, 50), (15, 384, 50), (15, 385, 50), (30, 769, 21),  # column block 384 +- 1
         (167, 161, 40), (168, 161, 40), (169, 161, 40), (337, 135, 19),  # transposed-A row block 168 +- 1
         (45, 20, 639), (45, 20, 640), (45, 20, 641), (45, 33, 1153),  # narrow k-range 640 +- 1
@@ -205,7 +205,7 @@ def test_epilogue_activations(isa, act, act_alpha):
 
 def test_activation_with_several_k_ranges(isa):
     """The activation is applied once, after the last k-range, not to partial sums."""
-    m, n, k = 20, 40, 1000
+    m, n, k = 20, 40, 1500  # 3 k-ranges of 500 (the narrow-product limit is 640)
     a, b = rand((m, k), 1, 1 / math.sqrt(k)), rand((k, n), 2)
     bias = rand(n, 3)
     expected, bound = reference(a, b, None, False, False, 1.0, 0.0, bias)
@@ -276,8 +276,8 @@ def test_rejects_bad_values_and_layouts():
     a, b = np.zeros((3, 4), np.float32), np.zeros((4, 6), np.float32)
     with pytest.raises(ValueError, match="beta != 0 needs an existing 'c'"):
         sgemm(a, b, beta=1.0)
-    with pytest.raises(ValueError, match="unknown activation code 14"):
-        sgemm(a, b, activation=14)
+    with pytest.raises(ValueError, match="unknown activation code 1000"):
+        sgemm(a, b, activation=1000)
     with pytest.raises(TypeError, match=r"'a' of shape \(3, 2\) must have contiguous"):
         sgemm(a[:, ::2], np.zeros((2, 6), np.float32))
     with pytest.raises(TypeError, match="must have contiguous"):
@@ -286,3 +286,65 @@ def test_rejects_bad_values_and_layouts():
     c.flags.writeable = False
     with pytest.raises(ValueError, match="'c' is read-only"):
         sgemm(a, b, c)
+
+
+# ----------------------------------------------------------------------------- strided batches
+
+sgemm_batched = _core.gemm.sgemm_batched
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize(
+    "batch,m,n,k,shared",
+    [(1, 5, 7, 3, None), (3, 17, 33, 20, None), (5, 30, 20, 10, "b"), (4, 9, 40, 16, "a"), (2, 200, 150, 100, None)],
+)
+def test_batched_matches_per_matrix_products(isa, threads, trans_a, trans_b, batch, m, n, k, shared):
+    a3 = rand((batch, k, m) if trans_a else (batch, m, k), 1)
+    b3 = rand((batch, n, k) if trans_b else (batch, k, n), 2)
+    a = a3[0] if shared == "a" else a3
+    b = b3[0] if shared == "b" else b3
+    c0, bias = rand((batch, m, n), 3), rand(n, 4)
+    c = c0.copy()
+    out = sgemm_batched(a, b, c, trans_a, trans_b, 0.5, 2.0, bias, ACTS["relu"])
+    assert out is c
+    for i in range(batch):
+        ai = a if shared == "a" else a[i]
+        bi = b if shared == "b" else b[i]
+        expected, bound = reference(ai, bi, c0[i], trans_a, trans_b, 0.5, 2.0, bias, "relu")
+        check(out[i], expected, bound, f"batch item {i}")
+        # Each item is bitwise the 2-D product.
+        np.testing.assert_array_equal(out[i], sgemm(ai, bi, c0[i].copy(), trans_a, trans_b, 0.5, 2.0, bias, ACTS["relu"]))
+
+
+def test_batched_accepts_padded_and_strided_stacks(isa):
+    big_a, big_b = rand((6, 12, 15), 1), rand((3, 15, 20), 2)
+    a = big_a[::2, :10, :9]  # every other matrix, padded rows
+    b = big_b[:, :9, :17]
+    c_full = np.zeros((3, 10, 19), np.float32)
+    out = sgemm_batched(a, b, c_full[:, :, :17])
+    for i in range(3):
+        expected, bound = reference(a[i], b[i], None, False, False, 1.0, 0.0, None)
+        check(out[i], expected, bound, f"strided item {i}")
+    assert not c_full[:, :, 17:].any()
+
+
+def test_batched_threads_bitwise_identical(isa):
+    a, b = rand((3, 150, 200), 1), rand((200, 180), 2)
+    results = []
+    for threads in (1, 2):
+        config.set_num_threads(threads)
+        results.append(sgemm_batched(a, b))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_batched_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"batch sizes differ: a has shape \(2, 3, 4\) and b has shape \(3, 4, 5\)"):
+        sgemm_batched(np.zeros((2, 3, 4), np.float32), np.zeros((3, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="use sgemm for one product"):
+        sgemm_batched(np.zeros((3, 4), np.float32), np.zeros((4, 5), np.float32))
+    with pytest.raises(ValueError, match=r"'c' has shape \(2, 3, 5\), expected \(2, 3, 6\)"):
+        sgemm_batched(np.zeros((2, 3, 4), np.float32), np.zeros((4, 6), np.float32), np.zeros((2, 3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"'a' must be 2-D or 3-D, got shape \(1, 2, 3, 4\)"):
+        sgemm_batched(np.zeros((1, 2, 3, 4), np.float32), np.zeros((4, 5), np.float32))
+    with pytest.raises(TypeError, match="must have contiguous, non-overlapping rows"):
+        sgemm_batched(np.zeros((2, 3, 8), np.float32)[:, :, ::2], np.zeros((4, 5), np.float32))

@@ -2,22 +2,37 @@
 kernels): on the best kernel path this CPU has, pykeras's sgemm must run a 512 x 512 x 512
 product at least 0.7x as fast as numpy's matmul (OpenBLAS) in the same process. The real
 benchmarks (bench/py/bench_gemm.py) show pykeras well ahead; the wide margin absorbs the noise
-of a shared machine. Calls alternate between the two libraries so that both see the same load,
-and medians are compared.
+of a shared machine. Both libraries run on one thread (a second thread that the OS schedules
+late on a busy machine would dominate the timing), calls alternate between them so that both see
+the same load, and the fastest of many runs of each is compared (other processes on a shared
+machine only ever add time, so the minimum is the steadiest estimate of each library's speed).
 """
+import contextlib
 import time
 
 import numpy as np
 
 from pykeras import _core, config
 
+try:  # ships with scikit-learn, which the test extra installs
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
 SIZE = 512
 MIN_RATIO = 0.7
-ROUNDS = 15
+ROUNDS = 25
 
 
 def test_sgemm_keeps_pace_with_numpy_on_the_best_path():
-    config.set_isa(config.best_isa())  # restored by conftest's autouse fixture
+    config.set_isa(config.best_isa())  # both restored by conftest's autouse fixture
+    config.set_num_threads(1)
+    with threadpool_limits(1) if threadpool_limits else contextlib.nullcontext():
+        ratio, detail = _median_ratio()
+    assert ratio >= MIN_RATIO, f"sgemm {SIZE}^3 on {config.isa()} ran at {ratio:.2f}x numpy's speed ({detail})"
+
+
+def _median_ratio():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((SIZE, SIZE), dtype=np.float32)
     b = rng.standard_normal((SIZE, SIZE), dtype=np.float32)
@@ -36,8 +51,6 @@ def test_sgemm_keeps_pace_with_numpy_on_the_best_path():
         t_ours.append(t1 - t0)
         t_theirs.append(t2 - t1)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)
-    ratio = float(np.median(t_theirs) / np.median(t_ours))
-    assert ratio >= MIN_RATIO, (
-        f"sgemm {SIZE}^3 on {config.isa()} ran at {ratio:.2f}x numpy's speed "
-        f"(median {np.median(t_ours) * 1e3:.2f} ms vs {np.median(t_theirs) * 1e3:.2f} ms), expected >= {MIN_RATIO}x"
-    )
+    ratio = min(t_theirs) / min(t_ours)
+    detail = f"fastest {min(t_ours) * 1e3:.2f} ms vs {min(t_theirs) * 1e3:.2f} ms, expected >= {MIN_RATIO}x"
+    return ratio, detail

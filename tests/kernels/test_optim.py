@@ -159,10 +159,17 @@ def test_results_do_not_depend_on_thread_count(isa, cfg):
 def test_per_parameter_weight_decay(isa):
     params = [np.ones(5, np.float32), np.ones(7, np.float32), np.ones(3, np.float32)]
     grads = [np.zeros_like(p) for p in params]
-    O.sgd_update(params, grads, learning_rate=0.5, weight_decay=[0.1, None, 0.0])
+    O.sgd_update(params, grads, learning_rate=0.5, weight_decay=[np.float32(0.1), None, 0.0])
     np.testing.assert_allclose(params[0], 0.95, rtol=1e-7)
     np.testing.assert_array_equal(params[1], 1.0)
     np.testing.assert_array_equal(params[2], 1.0)
+    # numpy scalars are accepted wherever a number is.
+    O.sgd_update(params, grads, learning_rate=np.float32(0.5), weight_decay=np.float64(0.1))
+    np.testing.assert_allclose(params[1], 0.95, rtol=1e-7)
+    O.scale_(params, np.float32(2.0))
+    np.testing.assert_allclose(params[1], 1.9, rtol=1e-7)
+    with pytest.raises(TypeError, match="weight_decay must be a number"):
+        O.sgd_update(params, grads, weight_decay=[object(), None, None])
 
 
 def test_nadam_long_run_schedule(isa):

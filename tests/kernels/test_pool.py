@@ -256,6 +256,17 @@ def test_infinities_and_large_values(isa):
     assert P.max_pool_backward(z, np.ones((1, 1, 1, 1), np.float32), 2)[0, 0, 0, 0] == 1
 
 
+def test_max_pool_skips_nan(isa):
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    x[0, 1, 1, 0] = np.nan  # the maximum of its window, were it a number
+    y = P.max_pool(x, 2)
+    assert y[0, 0, 0, 0] == 4.0  # max of 0, 1, 4
+    dx = P.max_pool_backward(x, np.ones_like(y), 2)
+    assert dx[0, 1, 0, 0] == 1.0 and dx[0, 1, 1, 0] == 0.0
+    z = np.full((1, 2, 2, 3), np.nan, np.float32)
+    np.testing.assert_array_equal(P.max_pool(z, 2), np.full((1, 1, 1, 3), -np.inf, np.float32))
+
+
 def test_zero_batch_and_out_parameter(isa):
     x = np.zeros((0, 4, 4, 3), np.float32)
     assert P.max_pool(x, 2).shape == (0, 2, 2, 3)
@@ -306,6 +317,11 @@ def test_bad_arrays():
         P.max_pool(np.zeros((1, 4, 4, 3), np.float32), 2, out=np.zeros((1, 4, 4, 3), np.float32))
     with pytest.raises(ValueError, match="'dy' has shape"):
         P.avg_pool_backward(np.zeros((1, 2, 2, 3), np.float32), (1, 5, 5, 3), 2, padding="same")
+    x = np.zeros((1, 4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match="'out' shares memory with 'x'"):
+        P.max_pool(x, 3, 1, "same", out=x)
+    with pytest.raises(ValueError, match="'out' shares memory with 'x'"):
+        P.max_pool_backward(x, np.zeros_like(x), 3, 1, "same", out=x)
 
 
 # ----------------------------------------------------------------------------- Keras

@@ -20,7 +20,9 @@ import pykeras
 from pykeras import layers, saving
 
 FIXTURE_MODELS = ["mlp", "regression", "bn_dropout", "multi_io", "cnn", "merge"]
-COMPILED_WITH_STEP = ["mlp", "regression", "cnn"]  # fixtures with NAME_step_y (Keras's prediction after one more step)
+# Fixtures whose NAME_step_y (Keras's prediction after one more step) pykeras can reproduce: not
+# "cnn", whose Dropout drew Keras's own random mask during that step.
+COMPILED_WITH_STEP = ["mlp", "regression"]
 # Keras's float32 kernels (XLA) and pykeras's differ in summation order only.
 RTOL, ATOL = 2e-5, 2e-6
 

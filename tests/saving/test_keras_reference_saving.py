@@ -6,7 +6,7 @@ weights-only files loaded into the same architecture built in Keras.
 """
 import numpy as np
 import pytest
-from saving_helpers import predict, randomize_weights
+from saving_helpers import LAYER_CASES, layer_case_inputs, predict, randomize_weights, scale_by_two
 
 import pykeras
 from pykeras import layers
@@ -211,3 +211,112 @@ def test_nested_functional_models_both_ways(tmp_path, keras_module):
     randomize_weights(pmodel, 9)
     pmodel.save(str(tmp_path / "p.keras"))
     _close(_keras_predict(k.saving.load_model(str(tmp_path / "p.keras")), xx), predict(pmodel, xx))
+
+
+OPTIMIZERS = {
+    "SGD": dict(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "RMSprop": dict(learning_rate=0.01, rho=0.8, momentum=0.5, centered=True),
+    "Adam": dict(learning_rate=0.01, amsgrad=True),
+    "AdamW": dict(learning_rate=0.01, weight_decay=0.02),
+    "Adagrad": dict(learning_rate=0.1),
+    "Adadelta": dict(learning_rate=1.0),
+    "Adamax": dict(learning_rate=0.01),
+    "Nadam": dict(learning_rate=0.01),
+}
+
+
+def _step_batches(n, seed):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(8, 6)).astype("float32"), rng.normal(size=(8, 3)).astype("float32")) for _ in range(n)]
+
+
+@pytest.mark.parametrize("direction", ["keras_to_pykeras", "pykeras_to_keras"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_state_crosses_over(name, direction, tmp_path, keras_module):
+    """Train 3 steps in one library, save .keras, load in the other, take one more step in both:
+    the slots line up (Keras's order, e.g. RMSprop's grouped velocity/momentum/average_gradient)."""
+    from pykeras import saving
+
+    k = keras_module
+    batches = _step_batches(4, seed=len(name))
+    kmodel = k.Sequential([k.Input((6,)), k.layers.Dense(5, activation="tanh"), k.layers.Dense(3)])
+    pmodel = pykeras.Sequential([pykeras.Input((6,)), layers.Dense(5, activation="tanh"), layers.Dense(3)])
+    randomize_weights(pmodel, 10)
+    kmodel.set_weights(pmodel.get_weights())
+    kmodel.compile(optimizer=getattr(k.optimizers, name)(**OPTIMIZERS[name]), loss="mean_squared_error")
+    pmodel.compile(optimizer=getattr(pykeras.optimizers, name)(**OPTIMIZERS[name]), loss="mean_squared_error")
+    path = str(tmp_path / "m.keras")
+    if direction == "keras_to_pykeras":
+        for xb, yb in batches[:3]:
+            kmodel.train_on_batch(xb, yb)
+        kmodel.save(path)
+        first, second = kmodel, saving.load_model(path)
+    else:
+        for xb, yb in batches[:3]:
+            pmodel.train_on_batch(xb, yb)
+        pmodel.save(path)
+        first, second = pmodel, k.saving.load_model(path)
+    first.train_on_batch(*batches[3])
+    second.train_on_batch(*batches[3])
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+# Layers Keras 3 dropped (pykeras keeps them with their Keras 2 meaning) cannot go through Keras 3.
+KERAS2_ONLY = {"ThresholdedReLU"}
+PER_LAYER = sorted(name for name in LAYER_CASES if hasattr(layers, name) and name not in KERAS2_ONLY)
+
+
+def _build_case(lib, layers_module, name):
+    factory, shapes, dtype = LAYER_CASES[name]
+    ins = [lib.Input(shape=s, dtype=dtype) for s in shapes]
+    out = factory(layers_module)(ins[0] if len(ins) == 1 else ins)
+    return lib.Model(ins[0] if len(ins) == 1 else ins, out)
+
+
+@pytest.mark.parametrize("fmt", [".keras", ".h5"])
+@pytest.mark.parametrize("name", PER_LAYER)
+def test_every_layer_type_both_ways(name, fmt, tmp_path, keras_module):
+    """Each layer type: a Keras-made file predicts the same in pykeras, and a pykeras-made file
+    predicts the same in Keras."""
+    from pykeras import saving
+
+    k = keras_module
+    custom = {"scale_by_two": scale_by_two}
+    x = layer_case_inputs(name)
+    kmodel = _build_case(k, k.layers, name)
+    rng = np.random.default_rng(12)
+    kmodel.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5 for w in kmodel.get_weights()])
+    kmodel.save(str(tmp_path / f"k{fmt}"))
+    loaded = saving.load_model(str(tmp_path / f"k{fmt}"), custom_objects=custom)
+    assert type(loaded.layers[-1]).__name__ == name
+    _close(predict(loaded, x), _keras_predict(kmodel, x))
+
+    pmodel = _build_case(pykeras, layers, name)
+    randomize_weights(pmodel, 13)
+    pmodel.save(str(tmp_path / f"p{fmt}"))
+    kloaded = k.saving.load_model(str(tmp_path / f"p{fmt}"), custom_objects=custom)
+    _close(_keras_predict(kloaded, x), predict(pmodel, x))
+
+
+def test_unregistered_custom_layer_with_custom_objects(tmp_path, keras_module):
+    """A custom class known to neither registry: both loaders find it through custom_objects."""
+    from pykeras import saving
+
+    class Halve(layers.Layer):
+        def call(self, x):
+            return x * 0.5
+
+    class KHalve(keras_module.layers.Layer):
+        def call(self, x):
+            return x * 0.5
+
+    inp = pykeras.Input((3,))
+    model = pykeras.Model(inp, Halve(name="halve")(layers.Dense(3)(inp)))
+    randomize_weights(model, 14)
+    model.save(str(tmp_path / "c.keras"))
+    kmodel = keras_module.saving.load_model(str(tmp_path / "c.keras"), custom_objects={"Halve": KHalve})
+    x = np.ones((2, 3), np.float32)
+    _close(_keras_predict(kmodel, x), predict(model, x))
+    back = saving.load_model(str(tmp_path / "c.keras"), custom_objects={"Halve": Halve})
+    _close(predict(back, x), predict(model, x))

@@ -351,3 +351,44 @@ def test_config_json_is_plain_json(tmp_path):
     assert dense["module"] == "keras.layers" and dense["class_name"] == "Dense"
     assert dense["config"]["dtype"]["class_name"] == "DTypePolicy"
     assert dense["config"]["kernel_initializer"]["module"] == "keras.initializers"
+
+
+def test_unknown_loss_in_training_config(tmp_path):
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    bad = str(tmp_path / "loss.keras")
+
+    def rename(data):
+        config = json.loads(data)
+        config["compile_config"]["loss"] = {"module": "my_losses", "class_name": "FocalLoss", "config": {},
+                                            "registered_name": "my_losses>FocalLoss"}
+        return json.dumps(config).encode()
+
+    _rewrite_archive(path, bad, replace={"config.json": rename})
+    with pytest.raises(saving.UnknownObjectError, match=r"loss\.keras.*FocalLoss"):
+        saving.load_model(bad)
+    assert predict(saving.load_model(bad, compile=False), np.ones((1, 4), np.float32)).shape == (1, 3)
+
+
+def test_save_through_symlink_keeps_the_link(tmp_path):
+    real = tmp_path / "real.keras"
+    link = tmp_path / "link.keras"
+    _model().save(str(real))
+    os.symlink(str(real), str(link))
+    _model(seed=2).save(str(link))
+    assert os.path.islink(str(link))
+    assert_same_weights(saving.load_model(str(real)), _model(seed=2))
+
+
+def test_links_are_refused_in_legacy_files(tmp_path):
+    path = str(tmp_path / "w.h5")
+    _model().save_weights(path)
+    with h5py.File(path, "r+") as f:
+        group = f["head"]
+        name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+        del group[name]
+        group[name] = h5py.ExternalLink("elsewhere.h5", "/data")
+    with pytest.raises(saving.SavedFileError, match="link"):
+        _model().load_weights(path)

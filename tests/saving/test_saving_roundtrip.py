@@ -11,100 +11,33 @@ import os
 
 import numpy as np
 import pytest
-from saving_helpers import assert_same_outputs, assert_same_weights, predict, randomize_weights
+from saving_helpers import (LAYER_CASES, NOT_USER_LAYERS, assert_same_outputs, assert_same_weights, layer_case_inputs,
+                            predict, randomize_weights, scale_by_two)
 
 import pykeras
 from pykeras import layers, saving
 
 
-# ---- one small model per layer type --------------------------------------------------------------
-# name -> (factory, input shapes without batch axis, input dtype). Entries for layer families
-# that are not (yet) part of pykeras are ignored; `test_every_layer_class_has_a_case` makes sure
-# each layer class pykeras exports has one.
+# ---- one small model per layer type (cases in saving_helpers.LAYER_CASES) ----------------------
 
-def _identity(x):
-    return x * 2.0
-
-
-LAYER_CASES = {
-    "Dense": (lambda: layers.Dense(5, activation="relu", kernel_regularizer="l2", bias_initializer="ones"),
-              [(4,)], "float32"),
-    "Dropout": (lambda: layers.Dropout(0.4, seed=3), [(6,)], "float32"),
-    "Activation": (lambda: layers.Activation("tanh"), [(6,)], "float32"),
-    "Flatten": (lambda: layers.Flatten(), [(3, 4)], "float32"),
-    "Reshape": (lambda: layers.Reshape((2, 6)), [(3, 4)], "float32"),
-    "Permute": (lambda: layers.Permute((2, 1)), [(3, 4)], "float32"),
-    "RepeatVector": (lambda: layers.RepeatVector(3), [(4,)], "float32"),
-    "ActivityRegularization": (lambda: layers.ActivityRegularization(l1=0.01, l2=0.02), [(4,)], "float32"),
-    "Masking": (lambda: layers.Masking(mask_value=0.0), [(3, 4)], "float32"),
-    "Embedding": (lambda: layers.Embedding(10, 4), [(5,)], "int32"),
-    "LayerNormalization": (lambda: layers.LayerNormalization(epsilon=1e-4), [(6,)], "float32"),
-    "Lambda": (lambda: layers.Lambda(_identity), [(4,)], "float32"),
-    "BatchNormalization": (lambda: layers.BatchNormalization(momentum=0.8), [(5,)], "float32"),
-    "Conv1D": (lambda: layers.Conv1D(3, 3, padding="same", activation="relu"), [(8, 2)], "float32"),
-    "Conv2D": (lambda: layers.Conv2D(4, 3, strides=2, padding="same"), [(7, 7, 3)], "float32"),
-    "Conv3D": (lambda: layers.Conv3D(2, 2), [(4, 4, 4, 2)], "float32"),
-    "Conv2DTranspose": (lambda: layers.Conv2DTranspose(3, 3, strides=2), [(4, 4, 2)], "float32"),
-    "DepthwiseConv2D": (lambda: layers.DepthwiseConv2D(3, depth_multiplier=2), [(6, 6, 3)], "float32"),
-    "SeparableConv2D": (lambda: layers.SeparableConv2D(4, 3), [(6, 6, 3)], "float32"),
-    "MaxPooling1D": (lambda: layers.MaxPooling1D(2), [(8, 3)], "float32"),
-    "MaxPooling2D": (lambda: layers.MaxPooling2D(2), [(6, 6, 3)], "float32"),
-    "MaxPooling3D": (lambda: layers.MaxPooling3D(2), [(4, 4, 4, 2)], "float32"),
-    "AveragePooling1D": (lambda: layers.AveragePooling1D(2), [(8, 3)], "float32"),
-    "AveragePooling2D": (lambda: layers.AveragePooling2D(2), [(6, 6, 3)], "float32"),
-    "AveragePooling3D": (lambda: layers.AveragePooling3D(2), [(4, 4, 4, 2)], "float32"),
-    "GlobalAveragePooling1D": (lambda: layers.GlobalAveragePooling1D(), [(8, 3)], "float32"),
-    "GlobalAveragePooling2D": (lambda: layers.GlobalAveragePooling2D(), [(5, 5, 3)], "float32"),
-    "GlobalMaxPooling1D": (lambda: layers.GlobalMaxPooling1D(), [(8, 3)], "float32"),
-    "GlobalMaxPooling2D": (lambda: layers.GlobalMaxPooling2D(), [(5, 5, 3)], "float32"),
-    "ZeroPadding2D": (lambda: layers.ZeroPadding2D(1), [(4, 4, 2)], "float32"),
-    "Cropping2D": (lambda: layers.Cropping2D(1), [(5, 5, 2)], "float32"),
-    "UpSampling2D": (lambda: layers.UpSampling2D(2), [(3, 3, 2)], "float32"),
-    "Concatenate": (lambda: layers.Concatenate(axis=-1), [(3,), (4,)], "float32"),
-    "Add": (lambda: layers.Add(), [(4,), (4,)], "float32"),
-    "Subtract": (lambda: layers.Subtract(), [(4,), (4,)], "float32"),
-    "Multiply": (lambda: layers.Multiply(), [(4,), (4,)], "float32"),
-    "Average": (lambda: layers.Average(), [(4,), (4,)], "float32"),
-    "Maximum": (lambda: layers.Maximum(), [(4,), (4,)], "float32"),
-    "Minimum": (lambda: layers.Minimum(), [(4,), (4,)], "float32"),
-    "Dot": (lambda: layers.Dot(axes=1), [(4,), (4,)], "float32"),
-    "ReLU": (lambda: layers.ReLU(max_value=1.5), [(6,)], "float32"),
-    "LeakyReLU": (lambda: layers.LeakyReLU(negative_slope=0.1), [(6,)], "float32"),
-    "PReLU": (lambda: layers.PReLU(), [(6,)], "float32"),
-    "ELU": (lambda: layers.ELU(alpha=0.5), [(6,)], "float32"),
-    "Softmax": (lambda: layers.Softmax(), [(6,)], "float32"),
-    "GaussianNoise": (lambda: layers.GaussianNoise(0.1), [(6,)], "float32"),
-    "GaussianDropout": (lambda: layers.GaussianDropout(0.1), [(6,)], "float32"),
-    "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.2), [(4, 4, 2)], "float32"),
-    "GroupNormalization": (lambda: layers.GroupNormalization(groups=2), [(4, 4)], "float32"),
-}
-# Classes that are machinery rather than user layers.
-NOT_USER_LAYERS = {"Layer", "InputLayer", "TensorOp", "Functional", "Sequential", "Model"}
 AVAILABLE_CASES = sorted(name for name in LAYER_CASES if hasattr(layers, name))
-CUSTOM = {"_identity": _identity}
-
-
-def _inputs(shapes, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype.startswith("int"):
-        xs = [rng.integers(0, 10, size=(3,) + s).astype(dtype) for s in shapes]
-    else:
-        xs = [rng.normal(size=(3,) + s).astype(dtype) for s in shapes]
-    return xs[0] if len(xs) == 1 else xs
+CUSTOM = {"scale_by_two": scale_by_two}
 
 
 def _layer_model(name):
     factory, shapes, dtype = LAYER_CASES[name]
     ins = [pykeras.Input(shape=s, dtype=dtype) for s in shapes]
-    out = factory()(ins[0] if len(ins) == 1 else ins)
+    out = factory(layers)(ins[0] if len(ins) == 1 else ins)
     model = pykeras.Model(ins[0] if len(ins) == 1 else ins, out)
     randomize_weights(model, seed=len(name))
-    return model, _inputs(shapes, dtype)
+    return model, layer_case_inputs(name)
 
 
 def test_every_layer_class_has_a_case():
+    # Alternative names of a class (MaxPool2D for MaxPooling2D) are covered by its own case.
     exported = {name for name, obj in vars(layers).items()
-                if isinstance(obj, type) and issubclass(obj, layers.Layer) and name not in NOT_USER_LAYERS}
+                if isinstance(obj, type) and issubclass(obj, layers.Layer) and name not in NOT_USER_LAYERS
+                and name == obj.__name__}
     exported |= {n for n in getattr(layers, "ALL_OBJECTS_DICT", {}) if n not in NOT_USER_LAYERS}
     missing = sorted(exported - set(LAYER_CASES))
     assert not missing, f"add a round-trip case to LAYER_CASES for: {missing}"
@@ -499,3 +432,117 @@ def test_keras2_nested_functional_node_indices():
     np.testing.assert_allclose(inner_out, predict(inner_model, x), rtol=1e-6)
     again = json.loads(model.to_json())
     assert again["config"]["output_layers"] == [["post", 0, 0], ["inner", 1, 0]]
+
+
+def test_frozen_layers_stay_frozen(tmp_path):
+    model, x = _mlp()
+    model.get_layer("hidden").trainable = False
+    for fmt in (".keras", ".h5"):
+        model.save(str(tmp_path / f"f{fmt}"))
+        loaded = saving.load_model(str(tmp_path / f"f{fmt}"))
+        assert loaded.get_layer("hidden").trainable is False
+        assert len(loaded.trainable_weights) == len(model.trainable_weights) == 2
+        assert_same_weights(model, loaded)
+        assert_same_outputs(predict(model, x), predict(loaded, x))
+    nested, _ = _functional_multi_io()
+    nested.get_layer("inner_seq").layers[0].trainable = False
+    nested.save(str(tmp_path / "n.keras"))
+    loaded = saving.load_model(str(tmp_path / "n.keras"))
+    assert [layer.trainable for layer in loaded.get_layer("inner_seq").layers] == [False, True]
+    assert len(loaded.trainable_weights) == len(nested.trainable_weights)
+
+
+def test_keras2_functional_named_model_class():
+    """tf.keras before 2.4 wrote functional models with class_name "Model"."""
+    config = {"class_name": "Model", "config": {
+        "name": "old", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2], "name": "in"}, "name": "in",
+             "inbound_nodes": []},
+            {"class_name": "Dense", "config": {"name": "d", "units": 3}, "name": "d",
+             "inbound_nodes": [[["in", 0, 0, {}]]]}],
+        "input_layers": [["in", 0, 0]], "output_layers": [["d", 0, 0]]}}
+    model = saving.model_from_config(config)
+    assert isinstance(model, pykeras.models.Functional)
+    assert predict(model, np.ones((1, 2), np.float32)).shape == (1, 3)
+
+
+def test_keras3_weights_under_plain_h5_name(tmp_path):
+    model, x = _mlp()
+    model.save_weights(str(tmp_path / "w.weights.h5"))
+    os.rename(str(tmp_path / "w.weights.h5"), str(tmp_path / "w.h5"))
+    other, _ = _mlp()
+    randomize_weights(other, 42)
+    other.load_weights(str(tmp_path / "w.h5"))
+    assert_same_weights(model, other)
+
+
+def test_large_attributes_are_chunked(tmp_path):
+    """Attribute lists over HDF5's 64 KB header limit are split as Keras does (name0, name1, ...)."""
+    import h5py
+
+    from pykeras.saving import legacy_h5
+
+    names = [f"layer_with_a_long_name_{i:05d}" for i in range(4000)]
+    with h5py.File(str(tmp_path / "a.h5"), "w") as f:
+        legacy_h5.save_attributes(f, "layer_names", names)
+        assert "layer_names" not in f.attrs and "layer_names0" in f.attrs and "layer_names1" in f.attrs
+        assert legacy_h5.load_attributes(f, "layer_names") == names
+        legacy_h5.save_attributes(f, "weight_names", [])
+        assert legacy_h5.load_attributes(f, "weight_names") == []
+
+
+def test_unbuilt_model_cannot_save_weights(tmp_path):
+    unbuilt = pykeras.Sequential([layers.Dense(2)])
+    for name in ("w.weights.h5", "w.h5"):
+        with pytest.raises(ValueError, match="not yet been built"):
+            unbuilt.save_weights(str(tmp_path / name))
+    assert os.listdir(tmp_path) == []
+
+
+def test_keras2_sub_config_forms():
+    """tf.keras 2.x spellings: Policy dtypes, module-less initializer/regularizer/constraint dicts,
+    one-element axis lists, activity_regularizer, and a Sequential whose first layer carries
+    batch_input_shape."""
+    dense = {"class_name": "Dense", "config": {
+        "name": "d", "trainable": True, "batch_input_shape": [None, 4],
+        "dtype": {"class_name": "Policy", "config": {"name": "float32"}},
+        "units": 3, "activation": "relu", "use_bias": True,
+        "kernel_initializer": {"class_name": "VarianceScaling",
+                               "config": {"scale": 2.0, "mode": "fan_in", "distribution": "truncated_normal",
+                                          "seed": 7}},
+        "bias_initializer": {"class_name": "Constant", "config": {"value": 0.5}},
+        "kernel_regularizer": {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01}},
+        "bias_regularizer": None, "activity_regularizer": None,
+        "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}},
+        "bias_constraint": None}}
+    norm = {"class_name": "LayerNormalization", "config": {"name": "ln", "axis": [1], "epsilon": 0.001,
+                                                           "center": True, "scale": True, "dtype": "float32"}}
+    config = {"class_name": "Sequential", "config": {"name": "k2", "layers": [dense, norm]},
+              "keras_version": "2.13.1", "backend": "tensorflow"}
+    model = pykeras.models.model_from_json(json.dumps(config))
+    d = model.get_layer("d")
+    assert model.layers[0].kernel.shape == (4, 3)
+    assert isinstance(d.kernel_initializer, pykeras.initializers.VarianceScaling)
+    assert d.kernel_initializer.get_config()["scale"] == 2.0
+    np.testing.assert_array_equal(np.asarray(d.bias), np.full(3, 0.5, np.float32))
+    assert isinstance(d.kernel_regularizer, pykeras.regularizers.L1L2)
+    assert isinstance(d.kernel_constraint, pykeras.constraints.MaxNorm)
+    assert model.get_layer("ln").get_config()["axis"] in (1, -1, [1], [-1])
+    # Written back in Keras 3's forms.
+    written = json.loads(model.to_json())["config"]["layers"]
+    assert written[0]["class_name"] == "InputLayer"
+    dense3 = written[1]["config"]
+    assert dense3["dtype"] == {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                               "registered_name": None}
+    assert dense3["kernel_regularizer"]["module"] == "keras.regularizers"
+    assert dense3["kernel_constraint"]["module"] == "keras.constraints"
+    assert "batch_input_shape" not in dense3
+
+
+def test_models_module_spellings(tmp_path):
+    model, x = _mlp()
+    pykeras.models.save_model(model, str(tmp_path / "m.keras"))
+    loaded = pykeras.models.load_model(str(tmp_path / "m.keras"))
+    assert_same_outputs(predict(model, x), predict(loaded, x))
+    clone = pykeras.models.model_from_json(model.to_json())
+    assert [type(layer) for layer in clone.layers] == [type(layer) for layer in model.layers]

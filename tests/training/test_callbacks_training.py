@@ -268,3 +268,18 @@ def test_terminate_on_nan_in_fit_stops_cleanly():
     model = _tiny_model()
     hist = model.fit(x, y, epochs=5, batch_size=8, verbose=0, shuffle=False, callbacks=[cb.TerminateOnNaN()])
     assert len(hist.history["loss"]) == 1 and math.isnan(hist.history["loss"][0])
+
+
+def test_model_checkpoint_in_fit_writes_loadable_files(tmp_path):
+    x, y = _regression_data()
+    model = _tiny_model()
+    best = cb.ModelCheckpoint(str(tmp_path / "best.weights.h5"), monitor="loss", save_best_only=True,
+                              save_weights_only=True)
+    every = cb.ModelCheckpoint(str(tmp_path / "m-{epoch:02d}.keras"))
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[best, every])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.weights.h5", "m-01.keras", "m-02.keras",
+                                                          "m-03.keras"]
+    other = _tiny_model()
+    other.load_weights(str(tmp_path / "best.weights.h5"))
+    for a, b in zip(other.get_weights(), model.get_weights()):  # the loss fell every epoch: last is best
+        np.testing.assert_array_equal(a, b)

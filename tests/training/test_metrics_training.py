@@ -180,3 +180,23 @@ def test_get_resolves_names_and_rejects_unknown():
     assert metrics.get(m) is m
     with pytest.raises(ValueError, match="Could not interpret metric identifier: 'acurracy'"):
         metrics.get("acurracy")
+
+
+@pytest.mark.keras_reference
+def test_confusion_metrics_against_real_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    y = rng.integers(0, 2, 200)
+    p = np.clip(y * 0.3 + rng.uniform(0, 0.7, 200), 0, 1)
+    w = rng.uniform(0.5, 2.0, 200)
+    for make in (lambda m: m.AUC(), lambda m: m.AUC(curve="PR"), lambda m: m.AUC(num_thresholds=13, summation_method="minoring"),
+                 lambda m: m.AUC(curve="PR", summation_method="majoring"), lambda m: m.Precision(thresholds=[0.3, 0.6]),
+                 lambda m: m.Recall()):
+        ours, theirs = make(metrics), make(keras.metrics)
+        ours.update_state(y[:120], p[:120], sample_weight=w[:120])
+        ours.update_state(y[120:], p[120:], sample_weight=w[120:])
+        theirs.update_state(y[:120], p[:120], sample_weight=w[:120])
+        theirs.update_state(y[120:], p[120:], sample_weight=w[120:])
+        np.testing.assert_allclose(ours.result(), np.asarray(theirs.result()), rtol=1e-5, atol=1e-6)

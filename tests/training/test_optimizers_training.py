@@ -10,7 +10,7 @@ import pytest
 
 from pykeras import backend as K
 from pykeras import optimizers
-from pykeras.optimizers import schedules
+from pykeras.optimizers import native, schedules
 
 SHAPES = [(1,), (7,), (16,), (17,), (5, 13)]
 STEPS = 5
@@ -157,8 +157,19 @@ def _run(opt, params, grads):
     return [np.asarray(v) for v in variables]
 
 
+@pytest.fixture(params=["native", "numpy"])
+def update_path(request):
+    """Runs a test with the fused kernels, then with the numpy reference path."""
+    before = native.enabled
+    native.enabled = request.param == "native"
+    if request.param == "native":
+        assert native.available("adam_update"), "pykeras._core.optim kernels are missing"
+    yield request.param
+    native.enabled = before
+
+
 @pytest.mark.parametrize("name,kwargs,ref", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_update_matches_keras_formula(name, kwargs, ref, isa, threads):
+def test_update_matches_keras_formula(name, kwargs, ref, update_path, isa, threads):
     params, grads = _problem()
     opt = getattr(optimizers, name)(**kwargs)
     got = _run(opt, params, grads)
@@ -209,7 +220,7 @@ def test_clipnorm_clipvalue_global_clipnorm():
         optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
 
 
-def test_weight_decay_and_exclusion():
+def test_weight_decay_and_exclusion(update_path):
     opt = optimizers.SGD(learning_rate=0.1, weight_decay=0.5)
     a = K.Variable(np.ones(2, np.float32), name="kernel")
     b = K.Variable(np.ones(2, np.float32), name="bias")

@@ -336,3 +336,89 @@ def test_set_random_seed_makes_draws_repeat():
     np.testing.assert_array_equal(a[1], b[1])
     with pytest.raises(ValueError):
         set_random_seed("seven")
+
+
+def test_compile_config_round_trip():
+    import json
+
+    model = _classifier()
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.003, amsgrad=True),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=False),
+                  metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2)])
+    config = model.get_compile_config()
+    json.dumps(config)  # JSON-ready
+    other = _classifier()
+    other.compile_from_config(json.loads(json.dumps(config)))
+    assert isinstance(other.optimizer, optimizers.Adam) and other.optimizer.amsgrad
+    assert float(np.asarray(other.optimizer.learning_rate)) == pytest.approx(0.003)
+    x, labels = _blobs(40)
+    hist = other.fit(x, labels, epochs=1, verbose=0)
+    assert list(hist.history) == ["accuracy", "loss", "sparse_top_k_categorical_accuracy"]
+
+
+@pytest.mark.keras_reference
+@pytest.mark.parametrize("optimizer,loss,target", [
+    ("adam", "sparse_categorical_crossentropy", "sparse"),
+    ("rmsprop", "categorical_crossentropy", "onehot"),
+])
+def test_fit_matches_real_keras(optimizer, loss, target):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    x, labels = _blobs(64)
+    y = labels if target == "sparse" else to_categorical(labels, 3)
+    sw = np.linspace(0.5, 1.5, 64).astype(np.float32)
+
+    def build(k):
+        model = k.Sequential([k.layers.Input((4,)), k.layers.Dense(8, activation="tanh"),
+                              k.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        return model
+
+    ours, theirs = build(pykeras), build(keras)
+    theirs.set_weights(ours.get_weights())
+    h1 = ours.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, sample_weight=sw)
+    h2 = theirs.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, sample_weight=sw)
+    assert list(h1.history) == list(h2.history)
+    for key in h1.history:
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=2e-4, atol=1e-5, err_msg=key)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=2e-4)
+
+
+def test_shuffling_orders_and_exhausted_generator_warning():
+    seen = []
+
+    class Recorder(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            seen.append(np.asarray(x)[:, 0].copy())
+            return self.dense(x)
+
+    x = np.repeat(np.arange(20, dtype=np.float32)[:, None], 2, axis=1)
+    y = np.zeros((20, 1), np.float32)
+    model = Recorder()
+    model.compile(optimizer="sgd", loss="mse")
+    model(x[:1])  # builds the model (its first calls may see placeholder data)
+    seen.clear()
+    model.fit(x, y, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    assert [b.tolist() for b in seen] == [list(range(i, i + 5)) for i in range(0, 20, 5)]
+    for shuffle in (True, "batch"):
+        seen.clear()
+        set_random_seed(0)
+        model.fit(x, y, batch_size=5, epochs=2, shuffle=shuffle, verbose=0)
+        epochs = [np.concatenate(seen[:4]), np.concatenate(seen[4:])]
+        for e in epochs:
+            assert sorted(e.tolist()) == list(range(20))  # every sample once per epoch
+        assert epochs[0].tolist() != list(range(20))
+        if shuffle == "batch":  # whole batches move together
+            assert all(b.tolist() == list(range(int(b[0]), int(b[0]) + 5)) for b in seen)
+    finite = ((x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5))
+    with pytest.warns(UserWarning, match="ran out of data"):
+        hist = model.fit(finite, epochs=3, verbose=0)
+    assert len(hist.history["loss"]) == 1

@@ -43,6 +43,9 @@ struct Table {
   // dkernel (Keras layout) and, when dbias is not null, dbias (cout values) from x and dy.
   // Deterministic: partial sums are combined in an order fixed by the shape alone.
   void (*backward_filter)(const Shape& s, const float* x, const float* dy, float* dkernel, float* dbias);
+  // Both gradients (dx may be null): for depthwise problems in one pass over dy.
+  void (*backward)(const Shape& s, const float* x, const float* kernel, const float* dy, float* dx, float* dkernel,
+                   float* dbias);
   // Separable convolution: s describes the depthwise stage (groups == cin, cout = cin * mult);
   // pointwise kernel (cin * mult, pw_out); y = act(pointwise(depthwise(x)) + bias).
   void (*separable_forward)(const Shape& s, int64_t pw_out, const float* x, const float* dw_kernel,

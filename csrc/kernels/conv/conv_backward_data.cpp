@@ -25,7 +25,9 @@ void pack_backward_data(const Shape& s, const float* w, const Panel* panels, int
   const int64_t taps = s.k[0] * s.k[1] * KW;
   const int64_t cig = s.cin / s.groups, cog = s.cout / s.groups;
   const int64_t rows = taps * cog;
-  parallel_for(0, s.groups * rows, 256, [&](int64_t lo, int64_t hi) {
+  // Rows of one packed row each span about the group's channels rounded up to panels.
+  const int64_t row_floats = max64(1, npanels * kMaxV * kWidth);
+  parallel_for(0, s.groups * rows, max64(1, kCopyGrainFloats / row_floats), [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const int64_t g = i / rows, row = i % rows;
       const int64_t tp = row / cog, o = row % cog;  // packed tap index has kw reversed
@@ -41,6 +43,159 @@ void pack_backward_data(const Shape& s, const float* w, const Panel* panels, int
   });
 }
 
+// ------------------------------------------------------------------------------ few input channels
+// With 1-4 input channels (an RGB first layer) a panel of dx channels would leave most vector
+// lanes empty, so this variant puts dx pixels in the lanes instead: dy rows are copied
+// transposed (output channel major, zero-padded), and a tile of kPixVecs vectors of consecutive
+// pixels of one stride class accumulates, for each tap and output channel o, a broadcast weight
+// times a contiguous run of dy values. Each tile is then scattered to dx with bias and activation.
+constexpr int64_t kMaxSmallCin = 4;
+constexpr int kPixVecs = PYK_ISA_LEVEL == 1 ? 2 : 4;
+
+struct SmallTap {
+  const float* dyt;  // transposed dy row: o-th channel at dyt + o * pitch, pixel q + off at + q
+  const float* w;    // kernel[tap] (cin x cout)
+};
+
+// dst[o * pitch + pl + q] = src[q * cout + o], zero elsewhere in each of the cout rows. Blocks of
+// kBlock x kBlock keep both the reads and the writes within a few cache lines.
+void transpose_row(const float* src, int64_t wo, int64_t cout, int64_t pl, int64_t pitch, float* dst) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t o = 0; o < cout; ++o) {
+    std::memset(dst + o * pitch, 0, sizeof(float) * pl);
+    std::memset(dst + o * pitch + pl + wo, 0, sizeof(float) * (pitch - pl - wo));
+  }
+  for (int64_t q0 = 0; q0 < wo; q0 += kBlock) {
+    const int64_t qn = min64(kBlock, wo - q0);
+    for (int64_t o0 = 0; o0 < cout; o0 += kBlock) {
+      const int64_t on = min64(kBlock, cout - o0);
+      for (int64_t o = 0; o < on; ++o) {
+        float* d = dst + (o0 + o) * pitch + pl + q0;
+        const float* sp = src + q0 * cout + o0 + o;
+        for (int64_t q = 0; q < qn; ++q) d[q] = sp[q * cout];
+      }
+    }
+  }
+}
+
+template <int C>
+void small_cin_tile(const SmallTap* taps, int64_t nt, int64_t pitch, int64_t cout, int64_t q0, float* acc_out) {
+  constexpr int Q = kPixVecs;
+  VecF acc[C][Q];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < Q; ++j) acc[c][j] = zero();
+  for (int64_t t = 0; t < nt; ++t) {
+    const float* d = taps[t].dyt + q0;
+    const float* w = taps[t].w;
+    for (int64_t o = 0; o < cout; ++o, d += pitch) {
+      VecF dv[Q];
+#pragma GCC unroll 4
+      for (int j = 0; j < Q; ++j) dv[j] = load(d + j * kWidth);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const VecF wv = set1(w[c * cout + o]);
+#pragma GCC unroll 4
+        for (int j = 0; j < Q; ++j) acc[c][j] = fmadd(wv, dv[j], acc[c][j]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < Q; ++j) store(acc_out + (c * Q + j) * kWidth, acc[c][j]);
+}
+
+using SmallCinFn = void (*)(const SmallTap*, int64_t, int64_t, int64_t, int64_t, float*);
+
+void backward_data_small_cin(const Shape& s, const float* dy, const float* w, const float* bias, Activation act,
+                             float alpha, float* dx) {
+  const int64_t D = s.in[0], H = s.in[1], W = s.in[2];
+  const int64_t Do = s.out[0], Ho = s.out[1], Wo = s.out[2];
+  const int64_t KD = s.k[0], KH = s.k[1], KW = s.k[2];
+  const int64_t sw = s.stride[2], dw = s.dilation[2], pw = s.pad[2];
+  const int64_t cin = s.cin, cout = s.cout;
+  constexpr int64_t kTile = kPixVecs * kWidth;  // pixels per tile
+  static constexpr SmallCinFn kFns[] = {&small_cin_tile<1>, &small_cin_tile<2>, &small_cin_tile<3>,
+                                        &small_cin_tile<4>};
+  const SmallCinFn fn = kFns[cin - 1];
+
+  // Transposed dy rows: PL zeros, Wo values, zeros to the end (covering a whole last tile).
+  int64_t PL = 0, PR = 0;
+  for (int64_t rw = 0; rw < min64(sw, W); ++rw) {
+    const int64_t nq = ceil_div(W - rw, sw);
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const int64_t t = rw + pw - kw * dw;
+      if (floor_div(t, sw) * sw != t) continue;
+      PL = max64(PL, -floor_div(t, sw));
+      PR = max64(PR, ceil_div(nq, kTile) * kTile - 1 + floor_div(t, sw) - (Wo - 1));
+    }
+  }
+  const int64_t pitch = PL + Wo + PR;
+  const int64_t span_d = min64((KD - 1) * s.dilation[0] / s.stride[0] + 1, Do);
+  const int64_t span_h = min64((KH - 1) * s.dilation[1] / s.stride[1] + 1, Ho);
+  const int64_t rows = s.batch * D * H;
+  const double row_flops = 2.0 * W * cin * KD * KH * KW * cout / static_cast<double>(s.stride[0] * s.stride[1] * sw);
+
+  parallel_for(0, rows, grain_for(row_flops), [&](int64_t lo, int64_t hi) {
+    RowCache cache;
+    cache.init(span_d, span_h, cout * pitch);
+    AlignedBuffer<const float*> srcs(static_cast<size_t>(KD * KH));
+    AlignedBuffer<int64_t> tap_rows(static_cast<size_t>(KD * KH));
+    AlignedBuffer<SmallTap> taps(static_cast<size_t>(KD * KH * KW));
+    AlignedBuffer<float> tile(static_cast<size_t>(kMaxSmallCin * kTile));
+    for (int64_t row = lo; row < hi; ++row) {
+      const int64_t n = row / (D * H), id = (row / H) % D, ih = row % H;
+      int64_t nrt = 0;
+      for (int64_t kd = 0; kd < KD; ++kd) {
+        const int64_t td = id + s.pad[0] - kd * s.dilation[0];
+        if (floor_div(td, s.stride[0]) * s.stride[0] != td) continue;
+        const int64_t od = floor_div(td, s.stride[0]);
+        if (od < 0 || od >= Do) continue;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t th = ih + s.pad[1] - kh * s.dilation[1];
+          if (floor_div(th, s.stride[1]) * s.stride[1] != th) continue;
+          const int64_t oh = floor_div(th, s.stride[1]);
+          if (oh < 0 || oh >= Ho) continue;
+          const int64_t dy_row = (n * Do + od) * Ho + oh;
+          bool hit;
+          float* slot = cache.slot(od, oh, dy_row, &hit);
+          if (!hit) transpose_row(dy + dy_row * Wo * cout, Wo, cout, PL, pitch, slot);
+          srcs.data()[nrt] = slot;
+          tap_rows.data()[nrt++] = kd * KH + kh;
+        }
+      }
+      float* dxrow = dx + row * W * cin;
+      for (int64_t rw = 0; rw < min64(sw, W); ++rw) {
+        int64_t nt = 0;
+        for (int64_t i = 0; i < nrt; ++i) {
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t t = rw + pw - kw * dw;
+            if (floor_div(t, sw) * sw != t) continue;
+            taps.data()[nt++] = {srcs.data()[i] + PL + floor_div(t, sw),
+                                 w + (tap_rows.data()[i] * KW + kw) * cin * cout};
+          }
+        }
+        const int64_t nq = ceil_div(W - rw, sw);
+        for (int64_t q0 = 0; q0 < nq; q0 += kTile) {
+          fn(taps.data(), nt, pitch, cout, q0, tile.data());
+          const int64_t m = min64(kTile, nq - q0);
+          const float* tv = tile.data();
+          if (act == Activation::linear && !bias) {
+            for (int64_t j = 0; j < m; ++j)
+              for (int64_t c = 0; c < cin; ++c) dxrow[(rw + (q0 + j) * sw) * cin + c] = tv[c * kTile + j];
+          } else {
+            for (int64_t j = 0; j < m; ++j)
+              for (int64_t c = 0; c < cin; ++c)
+                dxrow[(rw + (q0 + j) * sw) * cin + c] = act_scalar(tv[c * kTile + j] + (bias ? bias[c] : 0.0f), act, alpha);
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void backward_data(const Shape& s0, const float* dy, const float* w, const float* bias, Activation act, float alpha,
@@ -50,6 +205,10 @@ void backward_data(const Shape& s0, const float* dy, const float* w, const float
     return;
   }
   const Shape s = flatten_pointwise(s0);
+  if (s.groups == 1 && s.cin <= kMaxSmallCin && s.in[2] >= kPixVecs * kWidth) {
+    backward_data_small_cin(s, dy, w, bias, act, alpha, dx);
+    return;
+  }
   const int64_t D = s.in[0], H = s.in[1], W = s.in[2];
   const int64_t Do = s.out[0], Ho = s.out[1], Wo = s.out[2];
   const int64_t KD = s.k[0], KH = s.k[1], KW = s.k[2];

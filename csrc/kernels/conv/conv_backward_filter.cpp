@@ -29,6 +29,10 @@ constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
 constexpr int64_t kMinItems = 8;
 // A channel block holds at least this many input channels.
 constexpr int64_t kMinBlockChannels = 16;
+// Bytes of input and output-gradient pixels a reduction segment may span (2/3 of a 48 KB L1),
+// and the shortest segment (below it the tile loads and stores of the gradient would dominate).
+constexpr int64_t kWgradL1Bytes = 32 * 1024;
+constexpr int64_t kMinWgradSegment = 32;
 
 }  // namespace
 
@@ -46,9 +50,12 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
   const int64_t taps = KD * KH * KW;
   const int64_t kfloats = taps * cig * cout;
 
-  // Reduction units: row segments (long flattened rows split so that they can be partitioned).
+  // Reduction units: row segments short enough that a segment's input pixels and one panel of
+  // its output-gradient pixels stay in L1 while every tile of gradient rows sweeps them.
+  const int64_t seg_len = max64(kMinWgradSegment, min64(kSegmentPixels, kWgradL1Bytes / (static_cast<int64_t>(sizeof(float)) *
+                                                                       (s.stride[2] * cin + min64(cout, kMaxV * kWidth)))));
   const int64_t rows = s.batch * Do * Ho;
-  const int64_t segs = ceil_div(Wo, kSegmentPixels);
+  const int64_t segs = ceil_div(Wo, seg_len);
   const int64_t units = rows * segs;
   const double total_flops = 2.0 * rows * Wo * taps * cig * cout;
   int64_t P = static_cast<int64_t>(total_flops / kPartitionFlops);
@@ -93,7 +100,7 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
       for (int64_t u = u_lo; u < u_hi; ++u) {
         const int64_t row = u / segs, seg = u % segs;
         const int64_t n = row / (Do * Ho), od = (row / Ho) % Do, oh = row % Ho;
-        const int64_t ow0 = seg * kSegmentPixels, nq = min64(Wo, ow0 + kSegmentPixels) - ow0;
+        const int64_t ow0 = seg * seg_len, nq = min64(Wo, ow0 + seg_len) - ow0;
         const float* dyrow = dy + (row * Wo + ow0) * cout;
         if (blk == 0 && dbias) {
           for (int64_t q = 0; q < nq; ++q) {
@@ -146,7 +153,7 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
 
   if (P > 1) {
     // dkernel = partial_0 + partial_1 + ... in partition order, split over elements.
-    parallel_for(0, part_floats, 16384, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, part_floats, kCopyGrainFloats, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         if (i >= kfloats && !dbias) break;
         float acc = partial.data()[i];
@@ -161,6 +168,16 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
   } else if (dbias) {
     std::memcpy(dbias, bias_one.data(), sizeof(float) * cout);
   }
+}
+
+void backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+              float* dbias) {
+  if (is_depthwise(s)) {
+    dw_backward(s, x, w, dy, dx, dkernel, dbias);
+    return;
+  }
+  if (dx) backward_data(s, dy, w, nullptr, Activation::linear, 0.0f, dx);
+  backward_filter(s, x, dy, dkernel, dbias);
 }
 
 }  // namespace pyk::conv::PYK_ISA_NS

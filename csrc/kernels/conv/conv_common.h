@@ -321,6 +321,10 @@ constexpr int64_t kSegmentPixels = 512;
 // Work below about this many flops stays on one thread (~10 us at the single-core FMA rate).
 constexpr double kMinParallelFlops = 2.0e6;
 
+// Copy-like passes (weight packing, adding partial sums) go to threads only beyond this many
+// floats (~1 MB): below it a pass takes a few microseconds, less than waking a thread costs.
+constexpr int64_t kCopyGrainFloats = int64_t{1} << 18;
+
 inline int64_t grain_for(double flops_per_item) {
   if (flops_per_item <= 0) return 1;
   const double g = kMinParallelFlops / flops_per_item;
@@ -339,6 +343,11 @@ void dw_forward(const Shape& s, const float* x, const float* w, const float* bia
 void dw_backward_data(const Shape& s, const float* dy, const float* w, const float* bias, Activation act,
                       float alpha, float* dx);
 void dw_backward_filter(const Shape& s, const float* x, const float* dy, float* dw, float* db);
+// Both gradients in one pass over dy (dx may be null).
+void dw_backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+                 float* dbias);
+void backward(const Shape& s, const float* x, const float* w, const float* dy, float* dx, float* dkernel,
+              float* dbias);
 
 void separable_forward(const Shape& s, int64_t pw_out, const float* x, const float* dw_kernel,
                        const float* pw_kernel, const float* bias, Activation act, float alpha, float* y);

@@ -127,6 +127,7 @@ namespace pyk::conv {
 namespace isa = PYK_ISA_NS;
 extern const Table PYK_TABLE(table);
 const Table PYK_TABLE(table) = {&isa::forward,           &isa::backward_data,      &isa::backward_filter,
+                                &isa::backward,
                                 &isa::separable_forward, &isa::separable_backward, &isa::activation_backward,
                                 &isa::bias_backward};
 }  // namespace pyk::conv

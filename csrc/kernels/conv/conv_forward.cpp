@@ -24,7 +24,9 @@ void pack_forward(const Shape& s, const float* w, const Panel* panels, int64_t n
   const int64_t taps = s.k[0] * s.k[1] * s.k[2];
   const int64_t cig = s.cin / s.groups, cog = s.cout / s.groups;
   const int64_t rows = taps * cig;
-  parallel_for(0, s.groups * rows, 256, [&](int64_t lo, int64_t hi) {
+  // Rows of one packed row each span about the group's channels rounded up to panels.
+  const int64_t row_floats = max64(1, npanels * kMaxV * kWidth);
+  parallel_for(0, s.groups * rows, max64(1, kCopyGrainFloats / row_floats), [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const int64_t g = i / rows, row = i % rows;
       const float* src = w + row * s.cout + g * cog;

@@ -55,18 +55,34 @@ inline void prefetch_pixels(const float* p, int64_t n, int64_t cm, int v) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t f = 0; f < v * kWidth; f += kLine) __builtin_prefetch(p + i * cm + f, 0, 2);
 }
+inline void prefetch_pixels_for_write(float* p, int64_t n, int64_t ps, int v) {
+  constexpr int64_t kLine = 64 / sizeof(float);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t f = 0; f < v * kWidth; f += kLine) __builtin_prefetch(p + i * ps + f, 1, 2);
+}
 
 template <int V, int A>
 int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt, const DwTaps& taps, int64_t cm,
                      int64_t p, int64_t p_hi, float* out, int64_t out_ps, int64_t c0, const VecF* b, Activation act,
-                     float alpha, const float* pf) {
+                     float alpha, const float* pf, int64_t np_row) {
   constexpr int T = kDw3Pixels;
   constexpr int kSpan = (T - 1) * A + 3;  // input pixels read by a tile
   const bool vec_act = act_is_vector(act);
   const Activation vact = vec_act ? act : Activation::linear;
   const VecF valpha = set1(alpha);
-  for (; p + T <= p_hi; p += T) {
-    if (pf) prefetch_pixels(pf + (p * A + taps.off[0]) * cm + c0, T * A, cm, V);
+  const int64_t p_first = p;
+  for (; p < p_hi; p += T) {
+    // A last partial tile is shifted back to end at p_hi: the pixels it repeats are recomputed
+    // by the same operations in the same order, so they are stored again with the same bits.
+    if (p + T > p_hi) {
+      if (p_hi - T < p_first) break;
+      p = p_hi - T;
+    }
+    if (pf) {
+      prefetch_pixels(pf + (p * A + taps.off[0]) * cm + c0, T * A, cm, V);
+      // The same pixels of the next output row, for writing (its read-for-ownership starts now).
+      prefetch_pixels_for_write(out + (p + np_row) * out_ps + c0, T, out_ps, V);
+    }
     VecF acc[T][V];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
@@ -163,8 +179,8 @@ void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt,
   int64_t p = p_lo;
   if constexpr (!kMask && V <= 2) {
     if (dw3_applies(taps, a)) {
-      p = a == 1 ? dw3_interior<V, 1>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf)
-                 : dw3_interior<V, 2>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf);
+      p = a == 1 ? dw3_interior<V, 1>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf, np)
+                 : dw3_interior<V, 2>(in, w, nrt, taps, cm, p, p_hi, out, out_ps, c0, b, act, alpha, pf, np);
     }
   }
   for (; p + T <= p_hi; p += T) {
@@ -219,9 +235,82 @@ inline void dw_gather_row(const float* const* in, const float* const* w, int64_t
 
 // Weight gradient of one row tap: gw[kw * cm + c] += sum over output pixels ow of
 // x[(ow * sw + kw * dw - pw) * cm + c] * dy[ow * cm + c], for the pixels whose input is in range.
+// Three taps at unit dilation: over the pixels where all three are in bounds, each dy vector
+// is loaded once for the three taps, with two accumulator sets (even and odd pixels) so that
+// 2 * 3 * V independent FMA chains cover the latency. Adds into gw[kw * cm + c0 ...]; returns
+// the [lo, hi) range it covered so the caller can do the edges.
+template <int V>
+void dw3_wgrad_interior(const float* x, const float* dy, float* gw, int64_t lo, int64_t hi, int64_t sw, int64_t pw,
+                        int64_t cm, int64_t c0) {
+  VecF acc0[3][V], acc1[3][V];
+#pragma GCC unroll 3
+  for (int j = 0; j < 3; ++j)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) acc0[j][v] = acc1[j][v] = zero();
+  const float* xp = x + (lo * sw - pw) * cm + c0;
+  const float* dp = dy + lo * cm + c0;
+  const int64_t xstep = sw * cm;
+  int64_t ow = lo;
+  for (; ow + 2 <= hi; ow += 2, xp += 2 * xstep, dp += 2 * cm) {
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      const VecF d0 = load(dp + v * kWidth), d1 = load(dp + cm + v * kWidth);
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; ++j) {
+        acc0[j][v] = fmadd(load(xp + j * cm + v * kWidth), d0, acc0[j][v]);
+        acc1[j][v] = fmadd(load(xp + xstep + j * cm + v * kWidth), d1, acc1[j][v]);
+      }
+    }
+  }
+  if (ow < hi) {
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      const VecF d0 = load(dp + v * kWidth);
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; ++j) acc0[j][v] = fmadd(load(xp + j * cm + v * kWidth), d0, acc0[j][v]);
+    }
+  }
+#pragma GCC unroll 3
+  for (int j = 0; j < 3; ++j)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      float* g = gw + j * cm + c0 + v * kWidth;
+      store(g, load(g) + (acc0[j][v] + acc1[j][v]));
+    }
+}
+
 template <int V, bool kMask>
 void dw_wgrad_block(const float* x, const float* dy, float* gw, int64_t W, int64_t Wo, int64_t KW, int64_t sw,
                     int64_t dw, int64_t pw, int64_t cm, int64_t c0, int n) {
+  if constexpr (!kMask && V <= 2) {
+    if (KW == 3 && dw == 1) {
+      // Interior: ow * sw - pw >= 0 and ow * sw - pw + 2 <= W - 1.
+      const int64_t lo = min64(Wo, pw > 0 ? ceil_div(pw, sw) : 0);
+      const int64_t hi = W - 3 + pw < 0 ? 0 : min64(Wo, (W - 3 + pw) / sw + 1);
+      if (hi > lo) {
+        dw3_wgrad_interior<V>(x, dy, gw, lo, hi, sw, pw, cm, c0);
+        // The edge pixels, tap by tap.
+        for (int64_t kw = 0; kw < 3; ++kw) {
+          const int64_t off = kw - pw;
+          const int64_t a = max64(0, off >= 0 ? 0 : ceil_div(-off, sw));
+          const int64_t b = min64(Wo, W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1);
+          auto edge = [&](int64_t from, int64_t to) {
+            for (int64_t ow = from; ow < to; ++ow) {
+              const float* xp = x + (ow * sw + off) * cm + c0;
+              const float* dp = dy + ow * cm + c0;
+              float* g = gw + kw * cm + c0;
+#pragma GCC unroll 2
+              for (int v = 0; v < V; ++v)
+                store(g + v * kWidth, fmadd(load(xp + v * kWidth), load(dp + v * kWidth), load(g + v * kWidth)));
+            }
+          };
+          edge(a, min64(b, lo));
+          edge(max64(a, hi), b);
+        }
+        return;
+      }
+    }
+  }
   for (int64_t kw = 0; kw < KW; ++kw) {
     const int64_t off = kw * dw - pw;
     const int64_t lo = max64(0, off >= 0 ? 0 : ceil_div(-off, sw));
@@ -254,9 +343,10 @@ void dw_wgrad_block(const float* x, const float* dy, float* gw, int64_t W, int64
 
 inline void dw_wgrad_row(const float* x, const float* dy, float* gw, int64_t W, int64_t Wo, int64_t KW, int64_t sw,
                          int64_t dw, int64_t pw, int64_t cm) {
+  const int64_t vmax = KW == 3 && dw == 1 ? 2 : kMaxV;  // the 3-tap path holds 2 * 3 * V accumulators
   int64_t c = 0;
   while (cm - c >= kWidth) {
-    const int64_t v = min64(kMaxV, (cm - c) / kWidth);
+    const int64_t v = min64(vmax, (cm - c) / kWidth);
     switch (v) {
       case 1: dw_wgrad_block<1, false>(x, dy, gw, W, Wo, KW, sw, dw, pw, cm, c, kWidth); break;
       case 2: dw_wgrad_block<2, false>(x, dy, gw, W, Wo, KW, sw, dw, pw, cm, c, kWidth); break;
@@ -338,7 +428,8 @@ inline int64_t row_taps(const Shape& s, const DwGeom& g, InputRows& rows, int64_
 
 
 // Row-level entry points (dwconv_nhwc.cpp), also used by the separable convolution. pf, when
-// not null, is the input row to prefetch while this row computes.
+// not null, is the input row to prefetch while this row computes; it also tells that the next
+// output row follows this one in memory (its lines are prefetched for writing).
 void dw_forward_row(const Shape& s, const float* const* in, const float* const* wr, int64_t nrt, const float* bias,
                     Activation act, float alpha, float* out, const float* pf = nullptr);
 void dw_backward_filter_row(const Shape& s, const float* const* in, const int64_t* tap_rows, int64_t nrt,

@@ -131,7 +131,7 @@ void separable_backward(const Shape& s, int64_t pw_out, const float* x, const fl
     }
   });
 
-  parallel_for(0, part_floats, 16384, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, part_floats, kCopyGrainFloats, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       float acc = partial.data()[i];
       for (int64_t p = 1; p < P; ++p) acc += partial.data()[p * part_floats + i];

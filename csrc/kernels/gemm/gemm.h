@@ -5,6 +5,10 @@
 // trans_b); lda/ldb/ldc are row strides in elements. bias (may be null) holds n values added to
 // every row; act is applied last. beta == 0 means C is write-only (its old contents, even NaN,
 // are ignored), as in BLAS.
+//
+// Strided batches: with batch > 1 the same product is computed for matrices i = 0..batch-1 at
+// a + i * stride_a, b + i * stride_b, c + i * stride_c (a stride of 0 shares one operand, e.g. the
+// weights, across the batch); bias and the epilogue are the same for every matrix.
 #include <cstdint>
 
 #include "kernels/activation.h"
@@ -29,6 +33,8 @@ struct Problem {
   float act_alpha = 0.0f;  // leaky_relu slope, elu alpha
   // Run on the calling thread only (the caller already splits work over threads).
   bool single_thread = false;
+  int64_t batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // elements between consecutive matrices
 };
 
 struct Table {

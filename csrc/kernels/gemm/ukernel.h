@@ -51,6 +51,9 @@ struct Tile {
   int64_t b_ks = 0;
   float* c = nullptr;
   int64_t ldc = 0;
+  // When set, the kernel prefetches the next A micro-panel (same layout and strides) into L1
+  // while it computes: used when A is read in place from memory (tall-skinny products).
+  const float* a_next = nullptr;
   int nr = 0;  // valid columns, (NV - 1) * kVecWidth < nr <= NV * kVecWidth for an NV-vector kernel
   Epilogue ep;
 };

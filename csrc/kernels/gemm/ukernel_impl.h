@@ -14,6 +14,15 @@ namespace pyk::gemm::PYK_ISA_NS {
 
 namespace simd = pyk::simd::PYK_ISA_NS;
 
+// acc[r][v] = f(acc[r][v]) over a whole register tile.
+template <int MR, int NV, class F>
+inline void apply_all(simd::VecF (&acc)[MR][NV], F f) {
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = f(acc[r][v]);
+}
+
 template <int MR, int NV, bool kARow, bool kMaskB>
 void ukernel(const Tile& t) {
   using simd::VecF;
@@ -35,6 +44,7 @@ void ukernel(const Tile& t) {
   const float* a = t.a;
   const float* b = t.b;
   const int64_t a_rs = t.a_rs, a_ks = t.a_ks, b_ks = t.b_ks;
+  const float* a_next = t.a_next;
   for (int64_t kk = 0; kk < t.k; ++kk) {
     VecF bv[NV];
 #pragma GCC unroll 4
@@ -46,6 +56,13 @@ void ukernel(const Tile& t) {
       const VecF ar = simd::set1(kARow ? a[r * a_rs] : a[r]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(ar, bv[v], acc[r][v]);
+    }
+    if (a_next) {
+      // One line of the next A micro-panel per step: in row layout row kk % 16 at this column
+      // (a line holds 16 floats, so every row's line is requested once per 16 steps); in k-major
+      // layout the line of this kk.
+      const int64_t r = kARow ? (kk & 15) : 0;
+      if (r < MR) __builtin_prefetch(a_next + r * a_rs + kk * (kARow ? 1 : a_ks), 0, 3);
     }
     a += kARow ? 1 : a_ks;
     b += b_ks;
@@ -64,30 +81,45 @@ void ukernel(const Tile& t) {
       bias[v] = simd::zero();
     }
   }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    const float* cr = t.c + r * t.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      VecF x = acc[r][v] * alpha;
+      if (e.beta != 0.0f) {
+        const bool part = partial && v == NV - 1;
+        const VecF old = part ? simd::load_partial(cr + v * W, last_lanes) : simd::load(cr + v * W);
+        x = simd::fmadd(beta, old, x);
+      }
+      acc[r][v] = x + bias[v];
+    }
+  }
   const Activation act = e.act;
-  const VecF zero = simd::zero(), six = simd::set1(6.0f), slope = simd::set1(e.act_alpha);
+  const VecF zero = simd::zero();
+  switch (act) {
+    case Activation::relu: apply_all(acc, [&](VecF x) { return simd::max(x, zero); }); break;
+    case Activation::relu6: {
+      const VecF six = simd::set1(6.0f);
+      apply_all(acc, [&](VecF x) { return simd::min(simd::max(x, zero), six); });
+      break;
+    }
+    case Activation::leaky_relu: {
+      const VecF slope = simd::set1(e.act_alpha);
+      apply_all(acc, [&](VecF x) { return simd::select(simd::cmp_gt(x, zero), x, x * slope); });
+      break;
+    }
+    default: break;
+  }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     float* cr = t.c + r * t.ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const bool part = partial && v == NV - 1;
-      VecF x = acc[r][v] * alpha;
-      if (e.beta != 0.0f) {
-        const VecF old = part ? simd::load_partial(cr + v * W, last_lanes) : simd::load(cr + v * W);
-        x = simd::fmadd(beta, old, x);
-      }
-      x = x + bias[v];
-      switch (act) {
-        case Activation::relu: x = simd::max(x, zero); break;
-        case Activation::relu6: x = simd::min(simd::max(x, zero), six); break;
-        case Activation::leaky_relu: x = simd::select(simd::cmp_gt(x, zero), x, x * slope); break;
-        default: break;
-      }
-      if (part) {
-        simd::store_partial(cr + v * W, x, last_lanes);
+      if (partial && v == NV - 1) {
+        simd::store_partial(cr + v * W, acc[r][v], last_lanes);
       } else {
-        simd::store(cr + v * W, x);
+        simd::store(cr + v * W, acc[r][v]);
       }
     }
   }

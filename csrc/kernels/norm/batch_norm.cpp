@@ -1,6 +1,6 @@
 // Batch normalization, training and inference forward and backward, on a tensor seen as
 // (outer, channels, inner) (norm.h). Every operation is one or two streaming passes:
-//   training forward   sums pass (shifted sums of x)       + normalise pass (x -> y)
+//   training forward   statistics pass (mean, variance)    + normalise pass (x -> y)
 //   inference forward                                        normalise pass
 //   backward           sums pass (sum dy, sum dy*(x-mean)) + apply pass (dy, x -> dx)
 // with the per-channel scalar algebra (means, variances, coefficients) done in double
@@ -18,6 +18,7 @@
 // cache) and the blocks are merged in order with Chan et al.'s pairwise formula, so the
 // variance stays accurate whatever the mean; backward sums are added block by block in order.
 // No partition depends on the thread count, so results are bitwise identical for any.
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside some AVX-512 intrinsics (their
 // pass-through operand is deliberately undefined); the warning is not about this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -146,11 +147,14 @@ struct Partition {
     blocks = (s.outer + block - 1) / block;
   }
 
-  // Runs f(block index, first row/outer index, end, c0, c1) for every item, split over threads.
+  // Runs f(block index, first row/outer index, end, c0, c1) for every item, split over threads
+  // in grains of about kBlockElements elements (several items when the tensor is small).
   template <class F>
   void for_items(const BatchNormShape& s, F&& f) const {
     const int64_t outer = s.outer, C = s.channels, width = channels_last ? kTileChannels : 1;
-    parallel_for(0, blocks * groups, 1, [&](int64_t lo, int64_t hi) {
+    const int64_t item = std::min(outer, block) * (channels_last ? std::min<int64_t>(C, kTileChannels) : s.inner);
+    const int64_t grain = std::max<int64_t>(1, kBlockElements / std::max<int64_t>(1, item));
+    parallel_for(0, blocks * groups, grain, [&](int64_t lo, int64_t hi) {
       for (int64_t it = lo; it < hi; ++it) {
         const int64_t b = it / groups, c0 = (it % groups) * width;
         f(b, b * block, std::min(outer, (b + 1) * block), c0, std::min(C, c0 + width));

@@ -6,6 +6,7 @@
 // a block widens its values to double and sums their squares in double vector lanes, and the
 // block results are added per array in block order. Scaling and clipping are elementwise
 // loops over the list's flat index space (optim_impl.h).
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside some AVX-512 intrinsics (their
 // pass-through operand is deliberately undefined); the warning is not about this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

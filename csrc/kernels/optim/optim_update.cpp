@@ -8,6 +8,7 @@
 // The per-segment loops are functions with by-value pointer parameters: vector stores may
 // alias anything (the intrinsic types are may_alias), so pointers read through captures
 // would be reloaded after every store.
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside some AVX-512 intrinsics (their
 // pass-through operand is deliberately undefined); the warning is not about this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

@@ -7,6 +7,7 @@
 // Average sums run in two levels (float partial sums over kSumBlock rows added into a running
 // float total), which keeps the rounding error near that of a pairwise sum for large s.
 // The average backward is a broadcast of dy / s and threads over the (n, s) rows of dx.
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside _mm512_max_ps (its pass-through operand
 // is deliberately undefined); the warning is about the intrinsic, not this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

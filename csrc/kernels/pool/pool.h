@@ -12,7 +12,7 @@
 // the forward writes nothing but y (inference pays nothing, no int32 buffer lives on the tape),
 // and the backward re-reads x, which is hot in cache right after the forward in a training step.
 // Ties go to the first maximal element in scan order (depth, then height, then width), per
-// channel. A NaN in a window is not reliably propagated by max pooling (x86 max semantics).
+// channel. Max pooling skips NaN elements (a window holding only NaNs gives -inf).
 #include <cstdint>
 
 #include "runtime/cpu.h"

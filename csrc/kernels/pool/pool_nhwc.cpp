@@ -17,6 +17,7 @@
 // stored directly; otherwise owned rows are zeroed just ahead of the windows that reach them
 // (while still in cache) and contributions are accumulated. Max backward recomputes each
 // window's maximum from x and routes dy to the first element equal to it in scan order.
+
 // GCC 12 reports a false -Wmaybe-uninitialized inside _mm512_max_ps (its pass-through operand
 // is deliberately undefined); the warning is about the intrinsic, not this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
