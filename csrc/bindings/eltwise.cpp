@@ -228,7 +228,7 @@ UnaryParams resolve_params(const UnaryInfo& info, const OptionalParams& o, const
 // Whether unary_backward can work from y for this op and parameters (the formulas need the sign
 // information of x to survive in y). Activations follow the rule the fusing kernels use too.
 bool backward_from_y(const UnaryInfo& info, const UnaryParams& p) {
-  if (info.code < kNumActivationsAll) return eltwise::activation_grad_from_output(static_cast<Activation>(info.code), p);
+  if (info.code < kNumActivations) return eltwise::activation_grad_from_output(static_cast<Activation>(info.code), p);
   return info.from_y;
 }
 
@@ -905,7 +905,7 @@ void bind_eltwise(py::module_& m) {
   // ---------------------------------------------------------------- registry
   py::dict activations;
   for (const auto& info : unary_infos()) {
-    if (info.code < kNumActivationsAll) activations[py::str(info.name)] = info.code;
+    if (info.code < kNumActivations) activations[py::str(info.name)] = info.code;
   }
   m.attr("ACTIVATIONS") = activations;
   py::list names;

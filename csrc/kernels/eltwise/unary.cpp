@@ -261,7 +261,7 @@ struct LibmOp {
 // Calls fn(op_struct) with the structure implementing `op` under parameters p.
 template <class Fn>
 void with_op(UnaryOp op, const UnaryParams& p, Fn&& fn) {
-  if (static_cast<int32_t>(op) < kNumActivationsAll) {
+  if (static_cast<int32_t>(op) < kNumActivations) {
     visit_activation(static_cast<Activation>(op), p, fn);
     return;
   }
