@@ -111,4 +111,31 @@ void args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(conv_row)->Apply(args)->Unit(benchmark::kMillisecond)->MinTime(0.3);
 
+// Forward with a fused bias + activation (code of kernels/activation.h): the cost of the epilogue
+// on each row (relu stays in registers; sigmoid and gelu are applied to each stored tile).
+void conv_forward_act(benchmark::State& state) {
+  const Row& r = kRows[state.range(0)];
+  const auto act = static_cast<pyk::Activation>(state.range(1));
+  const Shape s = shape_of(r);
+  Data d(r, s);
+  const auto& t = pyk::conv::table();
+  std::vector<float> bias(r.cout, 0.125f);
+  for (auto _ : state) {
+    if (r.kind == 2) {
+      t.separable_forward(s, r.cout, d.x.data(), d.w.data(), d.pw.data(), bias.data(), act, 0.0f, d.y.data());
+    } else {
+      t.forward(s, d.x.data(), d.w.data(), bias.data(), act, 0.0f, d.y.data());
+    }
+    benchmark::ClobberMemory();
+  }
+  pyk::bench::report_flops(state, flops_of(r, s));
+}
+void act_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"row", "act"});
+  for (int row = 0; row < 6; ++row) {
+    for (int act : {1, 5, 9}) b->Args({row, act});  // relu, sigmoid, gelu (exact erf form)
+  }
+}
+BENCHMARK(conv_forward_act)->Apply(act_args)->Unit(benchmark::kMillisecond)->MinTime(0.3);
+
 }  // namespace

@@ -67,4 +67,36 @@ BENCHMARK(gemm_sgemm)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
+// C = act(A @ B + bias) with the fused epilogue: what each activation (code of
+// kernels/activation.h) adds to a deep-learning shape. Shallow products (k = 27) show the epilogue
+// most, since it runs once per element of C whatever k is.
+void gemm_epilogue(benchmark::State& state) {
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  const auto a = random_vector(static_cast<size_t>(m * k), 1);
+  const auto b = random_vector(static_cast<size_t>(k * n), 2);
+  const auto bias = random_vector(static_cast<size_t>(n), 3);
+  std::vector<float> c(static_cast<size_t>(m * n));
+  pyk::gemm::Problem p;
+  p.m = m; p.n = n; p.k = k;
+  p.a = a.data(); p.lda = k;
+  p.b = b.data(); p.ldb = n;
+  p.c = c.data(); p.ldc = n;
+  p.bias = bias.data();
+  p.act = static_cast<pyk::Activation>(state.range(3));
+  for (auto _ : state) {
+    pyk::gemm::table().sgemm(p);
+    benchmark::ClobberMemory();
+  }
+  pyk::bench::report_flops(state, 2.0 * m * n * k);
+}
+void epilogue_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "act"});
+  // linear, relu, sigmoid, tanh, gelu (exact erf form), softplus
+  for (int act : {0, 1, 5, 6, 9, 10}) {
+    b->Args({128, 784, 512, act});
+    b->Args({12544, 27, 32, act});
+  }
+}
+BENCHMARK(gemm_epilogue)->Apply(epilogue_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 }  // namespace

@@ -11,7 +11,9 @@
 // (k - 1) * dilation zeros before), or N (before, after) pairs of non-negative ints (not for
 // transposed convolutions). activation: an int code of pyk::Activation (0 linear, 1 relu,
 // 2 relu6, 3 leaky_relu, 4 elu, 5 sigmoid, 6 tanh, 7 hard_sigmoid, 8 swish, 9 gelu, 10 softplus,
-// 11 selu, 12 exponential, 13 softsign), act_alpha its parameter (leaky_relu slope, elu alpha,
+// 11 selu, 12 exponential, 13 softsign, 14 hard_silu, 15 thresholded_relu, 16 mish,
+// 17 log_sigmoid; the same definitions as pykeras._core.eltwise.unary), act_alpha its parameter
+// (leaky_relu slope, elu alpha, hard_sigmoid slope (0: Keras 2's 0.2), thresholded_relu theta,
 // gelu: non-zero for the tanh approximation). out: an optional preallocated output.
 // Every argument is checked before a kernel runs (TypeError for dtype/contiguity, ValueError
 // with the shapes for everything else). The GIL is released while kernels run.
@@ -27,9 +29,11 @@
 //                 act_alpha=0.0, bias=True, input_grad=True, dx_out=None, dkernel_out=None, dbias_out=None)
 //       -> (dx or None, dkernel, dbias or None)
 //       dy is the gradient of the activation's output; with an activation other than linear, y (the
-//       forward output) is required and the activation's derivative is applied first (supported:
-//       linear, relu, relu6, leaky_relu/elu with alpha > 0, sigmoid, tanh, hard_sigmoid, softplus,
-//       selu, exponential, softsign).
+//       forward output) is required and the activation's derivative is applied first, as
+//       pykeras._core.eltwise.unary_backward computes it from y (supported: the activations whose
+//       derivative follows from their output: linear, relu with alpha >= 0, relu6, leaky_relu/elu
+//       with alpha > 0, sigmoid, tanh, hard_sigmoid, softplus, selu, exponential, softsign,
+//       thresholded_relu with alpha >= 0, log_sigmoid; not swish, gelu, hard_silu, mish).
 //   depthwise_forward(x, kernel, bias=None, strides=1, padding='valid', dilation=1, activation=0,
 //                     act_alpha=0.0, out=None) -> y
 //   depthwise_backward_data(dy, kernel, input_shape, strides=1, padding='valid', dilation=1, out=None) -> dx

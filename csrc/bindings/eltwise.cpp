@@ -80,7 +80,8 @@ struct UnaryInfo {
   int32_t code;
   unsigned params;       // ParamBit set the op accepts
   float default_alpha;   // used when alpha (or threshold, for thresholded_relu) is not given
-  bool from_y;           // the backward can use y = f(x) instead of x (see backward_from_y)
+  bool from_y;           // the backward can use y = f(x) instead of x (for activations under some
+                         // parameters only: see backward_from_y)
   const char* doc;
 };
 
@@ -225,22 +226,10 @@ UnaryParams resolve_params(const UnaryInfo& info, const OptionalParams& o, const
 }
 
 // Whether unary_backward can work from y for this op and parameters (the formulas need the sign
-// information of x to survive in y).
+// information of x to survive in y). Activations follow the rule the fusing kernels use too.
 bool backward_from_y(const UnaryInfo& info, const UnaryParams& p) {
-  if (!info.from_y) return false;
-  switch (info.code) {
-    case act(Activation::relu):
-      // plain relu, capped relu, or leaky with a positive slope
-      return p.threshold == 0.0f && p.alpha >= 0.0f &&
-             (p.alpha == 0.0f || (std::isinf(p.max_value) && p.max_value > 0));
-    case act(Activation::leaky_relu):
-    case act(Activation::elu):
-      return p.alpha > 0.0f;
-    case act(Activation::thresholded_relu):
-      return p.alpha >= 0.0f;
-    default:
-      return true;
-  }
+  if (info.code < kNumActivations) return eltwise::activation_grad_from_output(static_cast<Activation>(info.code), p);
+  return info.from_y;
 }
 
 // Ops whose derivative does not depend on the input at all.
@@ -916,7 +905,7 @@ void bind_eltwise(py::module_& m) {
   // ---------------------------------------------------------------- registry
   py::dict activations;
   for (const auto& info : unary_infos()) {
-    if (info.code < kNumActivationsAll) activations[py::str(info.name)] = info.code;
+    if (info.code < kNumActivations) activations[py::str(info.name)] = info.code;
   }
   m.attr("ACTIVATIONS") = activations;
   py::list names;

@@ -154,7 +154,8 @@ void bind_gemm(py::module_& m) {
         py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("bias") = py::none(),
         py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
         "c = act(alpha * op(a) @ op(b) + beta * c + bias) for 2-D float32 arrays. Arrays may have padded\n"
-        "rows (views such as x[:, :w]); each row must be contiguous.");
+        "rows (views such as x[:, :w]); each row must be contiguous. activation is a code of\n"
+        "pykeras._core.eltwise.ACTIVATIONS (the same definitions as eltwise.unary), act_alpha its parameter.");
   m.def("sgemm_batched", &sgemm_batched, py::arg("a"), py::arg("b"), py::arg("c") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
         py::arg("bias") = py::none(), py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,

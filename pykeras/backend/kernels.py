@@ -32,12 +32,13 @@ _add = _core.eltwise.add
 _dropout = _core.random.dropout
 _dropout_backward = _core.random.dropout_backward
 
-# Activation codes of the GEMM epilogue (csrc/kernels/activation.h). Only activations whose
-# derivative follows from the output, and whose definition matches Keras 3, are fused, so that
-# the backward pass needs only the fused output. hard_sigmoid is not here: the kernel codes
-# Keras 2's 0.2 * x + 0.5 while Keras 3 uses relu6(x + 3) / 6.
+# Activation codes (csrc/kernels/activation.h) of the activations fused into GEMM and convolution
+# epilogues. Every kernel accepts every code, with the elementwise family's definitions; only
+# activations whose derivative follows from the output (numpy_kernels.FROM_OUTPUT) are fused, so
+# that the backward pass needs only the fused output. The alpha passed with a code is the layer's
+# (nn._DEFAULT_ALPHA): hard_sigmoid's 1/6 is Keras 3's slope (clip(x / 6 + 0.5, 0, 1)).
 GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigmoid": 5, "tanh": 6,
-            "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
+            "hard_sigmoid": 7, "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
 
 
 def sources():

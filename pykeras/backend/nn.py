@@ -3,9 +3,8 @@
 Layer-sized ops are one tape node each: dense = GEMM + bias + activation in one native call;
 conv / depthwise / transpose conv = convolution + bias + activation; softmax + crossentropy =
 one fused kernel whose gradient is (p - y). An activation is fused into its producer when its
-derivative follows from the output (kernels.FROM_OUTPUT) and the GEMM epilogue implements it
-the Keras 3 way (kernels.GEMM_ACT); other activations (softmax, gelu, swish, hard_sigmoid,
-callables) run as their own op after it.
+derivative follows from the output (kernels.FROM_OUTPUT, kernels.GEMM_ACT); other activations
+(softmax, gelu, swish, callables) run as their own op after it.
 
 Softmax and sigmoid outputs remember their logits (`_keras_logits`, as Keras does), and the
 crossentropies use them: `categorical_crossentropy(y, softmax(z))` computes from z with the fused
@@ -31,7 +30,7 @@ _F32 = np.dtype(np.float32)
 
 # Canonical names and the default alpha of parameterised activations (Keras 3 defaults).
 _ALIASES = {"silu": "swish", "hard_swish": "hard_silu", "linear": "linear"}
-_DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
+_DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0, "hard_sigmoid": 1.0 / 6.0}
 ACTIVATION_NAMES = ("linear", "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "hard_sigmoid",
                     "hard_silu", "swish", "gelu", "softplus", "softsign", "exponential", "log_sigmoid", "mish",
                     "softmax", "log_softmax")

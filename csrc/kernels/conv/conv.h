@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/activation.h"
+#include "kernels/eltwise/eltwise.h"
 #include "runtime/cpu.h"
 #include "runtime/isa_namespace.h"
 
@@ -56,36 +57,21 @@ struct Table {
   void (*separable_backward)(const Shape& s, int64_t pw_out, const float* x, const float* dw_kernel,
                              const float* pw_kernel, const float* dy, float* dx, float* d_dw_kernel,
                              float* d_pw_kernel, float* dbias);
-  // dz = dy * act'(z), computed from the activation's output y = act(z) (n elements).
-  // Defined for the activations whose derivative is a function of their output (see
-  // activation_backward_supported).
+  // dz = dy * act'(z), computed from the activation's output y = act(z) (n elements), by the
+  // elementwise family's backward. Defined for the activations whose derivative is a function of
+  // their output (see activation_backward_supported).
   void (*activation_backward)(const float* y, const float* dy, float* dz, int64_t n, Activation act,
                               float act_alpha);
   // db[c] = sum over pixels of dy[pixel, c] (deterministic for any thread count).
   void (*bias_backward)(const float* dy, int64_t pixels, int64_t channels, float* db);
 };
 
-// Activations whose derivative can be recovered from their output.
+// Activations whose derivative can be recovered from their output, for this alpha: the
+// elementwise family's rule (eltwise::activation_grad_from_output), as its functors implement it.
 inline bool activation_backward_supported(Activation a, float alpha) {
-  switch (a) {
-    case Activation::linear:
-    case Activation::relu:
-    case Activation::relu6:
-    case Activation::sigmoid:
-    case Activation::tanh:
-    case Activation::hard_sigmoid:
-    case Activation::exponential:
-    case Activation::selu:
-    case Activation::softsign:
-    case Activation::softplus:
-      return true;
-    case Activation::leaky_relu:
-      return alpha > 0.0f;  // the sign of y tells the side only for a positive slope
-    case Activation::elu:
-      return alpha > 0.0f;
-    default:
-      return false;
-  }
+  eltwise::UnaryParams p;
+  p.alpha = alpha;
+  return eltwise::activation_grad_from_output(a, p);
 }
 
 extern const Table table_generic, table_avx2, table_avx512;

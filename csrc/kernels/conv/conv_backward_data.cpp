@@ -182,16 +182,18 @@ void backward_data_small_cin(const Shape& s, const float* dy, const float* w, co
           fn(taps.data(), nt, pitch, cout, q0, tile.data());
           const int64_t m = min64(kTile, nq - q0);
           const float* tv = tile.data();
-          if (act == Activation::linear && !bias) {
+          if (!bias) {
             for (int64_t j = 0; j < m; ++j)
               for (int64_t c = 0; c < cin; ++c) dxrow[(rw + (q0 + j) * sw) * cin + c] = tv[c * kTile + j];
           } else {
             for (int64_t j = 0; j < m; ++j)
-              for (int64_t c = 0; c < cin; ++c)
-                dxrow[(rw + (q0 + j) * sw) * cin + c] = act_scalar(tv[c * kTile + j] + (bias ? bias[c] : 0.0f), act, alpha);
+              for (int64_t c = 0; c < cin; ++c) dxrow[(rw + (q0 + j) * sw) * cin + c] = tv[c * kTile + j] + bias[c];
           }
         }
       }
+      // Every pixel of the row is written by one stride class: the activation runs over the
+      // whole row at once, on contiguous vectors.
+      act_apply(dxrow, W * cin, act, alpha);
     }
   });
 }

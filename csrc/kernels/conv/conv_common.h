@@ -23,6 +23,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/conv/conv.h"
+#include "kernels/eltwise/activation_ops.h"
 #include "runtime/aligned.h"
 #include "simd/vec.h"
 
@@ -48,24 +49,16 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // ------------------------------------------------------------------------------- activations
-float act_scalar(float x, Activation act, float alpha);
-// Applies act in place to n floats (scalar; used for the activations without a vector form).
-void act_apply(float* p, int64_t n, Activation act, float alpha);
+// Fused activations are the elementwise family's (kernels/eltwise/activation_ops.h). The relu
+// family is applied to vectors still in registers (register_activation); every other code to the
+// values just stored, while they are in L1 (act_rows / act_apply).
+using pyk::eltwise::PYK_ISA_NS::is_register_activation;
+using pyk::eltwise::PYK_ISA_NS::register_activation;
 
-// Activations evaluated in vector registers inside the epilogues.
-inline bool act_is_vector(Activation a) {
-  return a == Activation::linear || a == Activation::relu || a == Activation::relu6 || a == Activation::leaky_relu;
-}
-
-// NaN passes through relu/relu6/leaky_relu as in numpy-style definitions (select, not max).
-inline VecF act_vec(VecF v, Activation act, VecF alpha) {
-  switch (act) {
-    case Activation::relu: return select(cmp_lt(v, zero()), zero(), v);
-    case Activation::relu6: return select(cmp_lt(v, zero()), zero(), select(cmp_gt(v, set1(6.0f)), set1(6.0f), v));
-    case Activation::leaky_relu: return select(cmp_lt(v, zero()), v * alpha, v);
-    default: return v;
-  }
-}
+// Applies act in place to rows x n floats at p, row stride ld.
+void act_rows(float* p, int64_t ld, int64_t rows, int64_t n, Activation act, float alpha);
+// Applies act in place to n contiguous floats.
+inline void act_apply(float* p, int64_t n, Activation act, float alpha) { act_rows(p, n, 1, n, act, alpha); }
 
 struct Epilogue {
   const float* bias = nullptr;  // bias of the tile's first channel, or null
@@ -85,15 +78,14 @@ inline void store_tile(VecF (&acc)[R][V], float* c, int64_t c_rs, int n, const E
   VecF b[V];
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) b[v] = e.bias ? load_partial(e.bias + v * kWidth, lanes(n, v)) : zero();
-  const bool vec_act = act_is_vector(e.act);
+  const bool vec_act = is_register_activation(e.act);
   const Activation act = vec_act ? e.act : Activation::linear;
-  const VecF alpha = set1(e.alpha);
   const bool full = n == V * kWidth;
 #pragma GCC unroll 32
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) {
-      const VecF y = act_vec(acc[r][v] + b[v], act, alpha);
+      const VecF y = register_activation(acc[r][v] + b[v], act, e.alpha);
       if (full) {
         store(c + r * c_rs + v * kWidth, y);
       } else {
@@ -101,9 +93,7 @@ inline void store_tile(VecF (&acc)[R][V], float* c, int64_t c_rs, int n, const E
       }
     }
   }
-  if (!vec_act) {
-    for (int r = 0; r < R; ++r) act_apply(c + r * c_rs, n, e.act, e.alpha);
-  }
+  if (!vec_act) act_rows(c, c_rs, R, n, e.act, e.alpha);
 }
 
 // ------------------------------------------------------------------------------- indirect GEMM

@@ -1,100 +1,25 @@
-// The elementwise pieces of the convolution family: activations for the epilogues (the scalar
-// forms of those without a vector form), the gradient of a fused activation computed from its
-// output, the bias gradient (a column sum over pixels, in fixed partitions), and this ISA's
-// dispatch table.
-#include <cmath>
-
+// The elementwise pieces of the convolution family: the fused activation applied to stored
+// values (the codes not applied in registers), the gradient of a fused activation computed from
+// its output, the bias gradient (a column sum over pixels, in fixed partitions), and this ISA's
+// dispatch table. The activations, forward and backward, are the elementwise family's
+// (kernels/eltwise/activation_ops.h): a fused activation and its gradient give what the same
+// activation gives on its own in pykeras._core.eltwise.
 #include "kernels/conv/conv_common.h"
+#include "kernels/eltwise/eltwise.h"
 #include "runtime/threading.h"
 
 namespace pyk::conv::PYK_ISA_NS {
 
-namespace {
-constexpr float kSeluScale = 1.0507009873554805f;
-constexpr float kSeluAlpha = 1.6732632423543772f;
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kGeluCubic = 0.044715f;
-constexpr float kInvSqrt2 = 0.7071067811865476f;
-// softplus(x) = x to float precision beyond this.
-constexpr float kSoftplusLinear = 20.0f;
-// Elements per thread chunk of the elementwise gradient (~20 us of memory traffic).
-constexpr int64_t kGrain = 32768;
-}  // namespace
-
-float act_scalar(float x, Activation act, float alpha) {
-  switch (act) {
-    case Activation::linear: return x;
-    case Activation::relu: return x < 0.0f ? 0.0f : x;
-    case Activation::relu6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case Activation::leaky_relu: return x < 0.0f ? alpha * x : x;
-    case Activation::elu: return x > 0.0f ? x : alpha * std::expm1(x);
-    case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case Activation::tanh: return std::tanh(x);
-    case Activation::hard_sigmoid: {
-      const float y = 0.2f * x + 0.5f;
-      return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
-    }
-    case Activation::swish: return x / (1.0f + std::exp(-x));
-    case Activation::gelu:
-      if (alpha != 0.0f) return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
-      return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
-    case Activation::softplus: return x > kSoftplusLinear ? x : std::log1p(std::exp(x));
-    case Activation::selu: return kSeluScale * (x > 0.0f ? x : kSeluAlpha * std::expm1(x));
-    case Activation::exponential: return std::exp(x);
-    case Activation::softsign: return x / (1.0f + std::fabs(x));
-  }
-  return x;
-}
-
-void act_apply(float* p, int64_t n, Activation act, float alpha) {
+void act_rows(float* p, int64_t ld, int64_t rows, int64_t n, Activation act, float alpha) {
   if (act == Activation::linear) return;
-  for (int64_t i = 0; i < n; ++i) p[i] = act_scalar(p[i], act, alpha);
+  eltwise::PYK_ISA_NS::activation_rows(act, eltwise::PYK_ISA_NS::fused_params(alpha), p, ld, rows, n);
 }
 
-namespace {
-
-// d act / dz expressed through y = act(z).
-float act_grad_from_output(float y, Activation act, float alpha) {
-  switch (act) {
-    case Activation::relu: return y > 0.0f ? 1.0f : 0.0f;
-    case Activation::relu6: return y > 0.0f && y < 6.0f ? 1.0f : 0.0f;
-    case Activation::leaky_relu: return y > 0.0f ? 1.0f : alpha;
-    case Activation::elu: return y > 0.0f ? 1.0f : y + alpha;
-    case Activation::sigmoid: return y * (1.0f - y);
-    case Activation::tanh: return 1.0f - y * y;
-    case Activation::hard_sigmoid: return y > 0.0f && y < 1.0f ? 0.2f : 0.0f;
-    case Activation::exponential: return y;
-    case Activation::selu: return y > 0.0f ? kSeluScale : y + kSeluScale * kSeluAlpha;
-    case Activation::softsign: {
-      const float t = 1.0f - std::fabs(y);
-      return t * t;
-    }
-    case Activation::softplus: return -std::expm1(-y);  // sigmoid(z) = 1 - exp(-softplus(z))
-    default: return 1.0f;
-  }
-}
-
-}  // namespace
-
+// The elementwise family's streaming backward, from y (the binding has checked that the
+// activation's derivative follows from its output, activation_grad_from_output).
 void activation_backward(const float* y, const float* dy, float* dz, int64_t n, Activation act, float alpha) {
-  parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-    if (act == Activation::linear) {
-      if (dz != dy) std::memcpy(dz + lo, dy + lo, sizeof(float) * (hi - lo));
-      return;
-    }
-    if (act == Activation::relu || act == Activation::relu6 || act == Activation::leaky_relu) {
-      const VecF six = set1(act == Activation::relu6 ? 6.0f : INFINITY);
-      const VecF slope = set1(act == Activation::leaky_relu ? alpha : 0.0f);
-      for (int64_t i = lo; i < hi; i += kWidth) {
-        const int m = static_cast<int>(min64(kWidth, hi - i));
-        const VecF yv = load_partial(y + i, m), g = load_partial(dy + i, m);
-        const VecF inside = select(cmp_gt(yv, zero()), select(cmp_lt(yv, six), g, zero()), g * slope);
-        store_partial(dz + i, inside, m);
-      }
-      return;
-    }
-    for (int64_t i = lo; i < hi; ++i) dz[i] = dy[i] * act_grad_from_output(y[i], act, alpha);
-  });
+  eltwise::PYK_ISA_NS::unary_backward(eltwise::activation_op(act), eltwise::PYK_ISA_NS::fused_params(alpha), nullptr, y,
+                                      dy, dz, n);
 }
 
 void bias_backward(const float* dy, int64_t pixels, int64_t channels, float* db) {

@@ -67,9 +67,8 @@ int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt,
                      float alpha, const float* pf, int64_t np_row) {
   constexpr int T = kDw3Pixels;
   constexpr int kSpan = (T - 1) * A + 3;  // input pixels read by a tile
-  const bool vec_act = act_is_vector(act);
+  const bool vec_act = is_register_activation(act);
   const Activation vact = vec_act ? act : Activation::linear;
-  const VecF valpha = set1(alpha);
   const int64_t p_first = p;
   for (; p < p_hi; p += T) {
     // A last partial tile is shifted back to end at p_hi: the pixels it repeats are recomputed
@@ -115,7 +114,7 @@ int64_t dw3_interior(const float* const* in, const float* const* w, int64_t nrt,
     for (int t = 0; t < T; ++t) {
       float* o = out + (p + t) * out_ps + c0;
 #pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) store(o + v * kWidth, act_vec(acc[t][v], vact, valpha));
+      for (int v = 0; v < V; ++v) store(o + v * kWidth, register_activation(acc[t][v], vact, alpha));
       if (!vec_act) act_apply(o, V * kWidth, act, alpha);
     }
   }
@@ -146,13 +145,12 @@ void dw_gather_block(const float* const* in, const float* const* w, int64_t nrt,
   VecF b[V];
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v) b[v] = bias ? ld<kMask>(bias + c0 + v * kWidth, n) : zero();
-  const bool vec_act = act_is_vector(act);
+  const bool vec_act = is_register_activation(act);
   const Activation vact = vec_act ? act : Activation::linear;
-  const VecF valpha = set1(alpha);
 
   auto finish = [&](float* o, VecF* acc) {
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) st<kMask>(o + v * kWidth, act_vec(acc[v], vact, valpha), n);
+    for (int v = 0; v < V; ++v) st<kMask>(o + v * kWidth, register_activation(acc[v], vact, alpha), n);
     if (!vec_act) act_apply(o, kMask ? n : V * kWidth, act, alpha);
   };
   // One pixel with bounds checks.

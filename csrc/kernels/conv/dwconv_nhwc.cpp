@@ -123,8 +123,9 @@ void dw_dx_row(const Shape& s, const DwGeom& g, const float* dy, const float* w,
   for (int64_t i = 0; i < g.W * g.C; ++i) {
     float acc = bias ? bias[i % g.C] : 0.0f;
     for (int64_t m = 0; m < g.M; ++m) acc += wide[i * g.M + m];
-    dxrow[i] = act_scalar(acc, act, alpha);
+    dxrow[i] = acc;
   }
+  act_apply(dxrow, g.W * g.C, act, alpha);
 }
 
 void dw_backward_data(const Shape& s, const float* dy, const float* w, const float* bias, Activation act,

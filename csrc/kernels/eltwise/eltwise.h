@@ -16,7 +16,7 @@
 
 namespace pyk::eltwise {
 
-// Unary operations. Codes below kNumActivationsAll are the Activation codes (kernels/activation.h);
+// Unary operations. Codes below kNumActivations are the Activation codes (kernels/activation.h);
 // the plain math functions follow from 64.
 enum class UnaryOp : int32_t {
   exp = 64, exp2, expm1, log, log2, log10, log1p,
@@ -34,6 +34,43 @@ struct UnaryParams {
   float threshold = 0.0f;          // relu: x <= threshold is damped
   float min_value = -INFINITY;     // clip: lower bound
 };
+
+// Whether dy * act'(x) can be computed from the output y = act(x) alone under parameters p (the
+// activation's functor has a bwd_y for these parameters, kernels/eltwise/activation_ops.h): the
+// derivative must be a function of y, and y must still tell which side of a kink x was on. A
+// kernel that fuses such an activation needs to keep only its output for the backward pass.
+// (Glue code only: kernels take the functor's kFromY.)
+inline bool activation_grad_from_output(Activation a, const UnaryParams& p) {
+  switch (a) {
+    case Activation::linear:
+    case Activation::relu6:
+    case Activation::sigmoid:
+    case Activation::tanh:
+    case Activation::hard_sigmoid:
+    case Activation::softplus:
+    case Activation::selu:
+    case Activation::exponential:
+    case Activation::softsign:
+    case Activation::log_sigmoid:
+      return true;
+    case Activation::relu: {
+      // Plain, capped, or with a positive slope (uncapped); not with a threshold.
+      const bool uncapped = std::isinf(p.max_value) && p.max_value > 0;
+      return p.threshold == 0.0f && (p.alpha == 0.0f || (p.alpha > 0.0f && uncapped));
+    }
+    case Activation::leaky_relu:
+    case Activation::elu:
+      return p.alpha > 0.0f;  // the sign of y tells the side only for a positive slope
+    case Activation::thresholded_relu:
+      return p.alpha >= 0.0f;  // y > 0 exactly where x > theta
+    case Activation::swish:
+    case Activation::gelu:
+    case Activation::hard_silu:
+    case Activation::mish:
+      return false;  // not monotonic: one y, two x
+  }
+  return false;
+}
 
 enum class BinaryOp : int32_t {
   add, subtract, multiply, divide, maximum, minimum, power,

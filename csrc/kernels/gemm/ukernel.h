@@ -40,7 +40,7 @@ struct Epilogue {
   float beta = 0.0f;
   const float* bias = nullptr;  // points at the tile's first column
   Activation act = Activation::linear;
-  float act_alpha = 0.0f;
+  float act_alpha = 0.0f;  // the activation's alpha (kernels/activation.h)
 };
 
 struct Tile {
@@ -70,14 +70,9 @@ struct KernelSet {
 };
 const KernelSet& kernels();
 
-// Activations that are not cheap in registers (exp/log based), applied to a finished tile of C
-// while it is still in L1: rows x cols values at c with row stride ldc.
+// The activations a micro-kernel does not apply in registers itself (all but those of
+// eltwise::visit_register_activation), applied to a finished tile of C while it is still in L1:
+// rows x cols values at c with row stride ldc.
 void apply_activation(float* c, int64_t ldc, int rows, int cols, Activation act, float act_alpha);
-
-// True for the activations a micro-kernel applies in registers itself.
-constexpr bool activation_in_registers(Activation act) {
-  return act == Activation::linear || act == Activation::relu || act == Activation::relu6 ||
-         act == Activation::leaky_relu;
-}
 
 }  // namespace pyk::gemm::PYK_ISA_NS

@@ -6,7 +6,9 @@
 // followed by NV FMAs into that row's accumulators. The row count is a template parameter, so an
 // edge tile with fewer rows never reads A or writes C past its last row; a partial last column
 // vector is handled with masked loads (B read in place) and masked stores (C). The epilogue runs
-// on the accumulators before the single store of the tile (see ukernel.h for its formula).
+// on the accumulators before the single store of the tile (see ukernel.h for its formula); an
+// activation outside the relu family is applied to the stored tile (apply_activation).
+#include "kernels/eltwise/activation_ops.h"
 #include "kernels/gemm/ukernel.h"
 #include "simd/vec.h"
 
@@ -95,22 +97,9 @@ void ukernel(const Tile& t) {
       acc[r][v] = x + bias[v];
     }
   }
-  const Activation act = e.act;
-  const VecF zero = simd::zero();
-  switch (act) {
-    case Activation::relu: apply_all(acc, [&](VecF x) { return simd::max(x, zero); }); break;
-    case Activation::relu6: {
-      const VecF six = simd::set1(6.0f);
-      apply_all(acc, [&](VecF x) { return simd::min(simd::max(x, zero), six); });
-      break;
-    }
-    case Activation::leaky_relu: {
-      const VecF slope = simd::set1(e.act_alpha);
-      apply_all(acc, [&](VecF x) { return simd::select(simd::cmp_gt(x, zero), x, x * slope); });
-      break;
-    }
-    default: break;
-  }
+  // The relu family in registers; any other activation on the stored tile (apply_activation).
+  const bool in_registers = eltwise::PYK_ISA_NS::visit_register_activation(
+      e.act, e.act_alpha, [&](const auto& op) { apply_all(acc, [&](VecF x) { return op.fwd(x); }); });
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     float* cr = t.c + r * t.ldc;
@@ -123,7 +112,7 @@ void ukernel(const Tile& t) {
       }
     }
   }
-  if (!activation_in_registers(act)) apply_activation(t.c, t.ldc, MR, t.nr, act, e.act_alpha);
+  if (!in_registers) apply_activation(t.c, t.ldc, MR, t.nr, e.act, e.act_alpha);
 }
 
 // Fills set.fn[*][*][NV - 1][MR - 1] for every MR' in 1..MR.
