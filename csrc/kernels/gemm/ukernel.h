@@ -51,9 +51,13 @@ struct Tile {
   int64_t b_ks = 0;
   float* c = nullptr;
   int64_t ldc = 0;
-  // When set, the kernel prefetches the next A micro-panel (same layout and strides) into L1
-  // while it computes: used when A is read in place from memory (tall-skinny products).
+  // When set, the kernel prefetches the next A micro-panel (same layout, row stride a_next_rs)
+  // while it computes: into L1 when A is read in place from memory (tall-skinny products), into
+  // L2 (a_next_l2) when the next panel's rows are about to be packed, so the copy does not wait
+  // on L3 or memory.
   const float* a_next = nullptr;
+  int64_t a_next_rs = 0;
+  bool a_next_l2 = false;
   int nr = 0;  // valid columns, (NV - 1) * kVecWidth < nr <= NV * kVecWidth for an NV-vector kernel
   Epilogue ep;
 };

@@ -64,7 +64,14 @@ void ukernel(const Tile& t) {
       // (a line holds 16 floats, so every row's line is requested once per 16 steps); in k-major
       // layout the line of this kk.
       const int64_t r = kARow ? (kk & 15) : 0;
-      if (r < MR) __builtin_prefetch(a_next + r * a_rs + kk * (kARow ? 1 : a_ks), 0, 3);
+      if (r < MR) {
+        const float* line = a_next + r * t.a_next_rs + kk * (kARow ? 1 : a_ks);
+        if (t.a_next_l2) {
+          __builtin_prefetch(line, 0, 2);
+        } else {
+          __builtin_prefetch(line, 0, 3);
+        }
+      }
     }
     a += kARow ? 1 : a_ks;
     b += b_ks;
