@@ -8,7 +8,8 @@ writable); a machine where Keras already fetched the weights therefore works as 
 is absent, a FileNotFoundError names the URL Keras downloads it from and the path to save it
 under. The class index of `decode_predictions` (`imagenet_class_index.json`) is found the same way.
 When Keras publishes a checksum for a file and the local file does not match it, a warning says
-so (Keras would download it again) and the file is loaded anyway.
+so (Keras would download it again) and the file is loaded anyway. The file is looked up before the
+model is built, so a missing file fails at once.
 """
 import hashlib
 import json
@@ -329,10 +330,12 @@ def get_file(file_name, url, file_hash=None, what="This file"):
         + (", or pass the path of a weights file as `weights=`." if file_name != CLASS_INDEX_FILE else "."))
 
 
-def load_model_weights(model, weights, file_name=None, url=None, file_hash=None, model_label="this model"):
-    """weights='imagenet': Keras's cached file `file_name`; a path: that file; None: nothing."""
+def weights_path(weights, file_name=None, url=None, file_hash=None, model_label="this model"):
+    """The weights file to load: None for weights=None, the file for a path, Keras's cached
+    `file_name` for "imagenet" (FileNotFoundError when absent). Called before the model is
+    built, so that a missing file fails fast."""
     if weights is None:
-        return
+        return None
     if weights == "imagenet":
-        weights = get_file(file_name, url, file_hash=file_hash, what=f"The ImageNet weights of {model_label}")
-    model.load_weights(weights)
+        return get_file(file_name, url, file_hash=file_hash, what=f"The ImageNet weights of {model_label}")
+    return weights

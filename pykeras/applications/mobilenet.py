@@ -107,6 +107,14 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
             warnings.warn("`input_shape` is undefined or non-square, or `rows` is not in [128, 160, 192, 224]. "
                           "Weights for input shape (224, 224) will be loaded as the default.", stacklevel=2)
 
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
+    path = weights
+    if weights == "imagenet":
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(alpha, "2_5")
+        file_name = f"mobilenet_{alpha_text}_{rows}_{'tf' if include_top else 'tf_no_top'}.h5"
+        path = imagenet_utils.weights_path(weights, file_name, BASE_WEIGHT_PATH + file_name,
+                                           model_label=f"MobileNet (alpha {alpha}, {rows}x{rows})")
     img_input = imagenet_utils.image_input(input_tensor, input_shape)
     x = _conv_block(img_input, 32, alpha, strides=(2, 2))
     for block_id, (filters, stride) in enumerate(BLOCKS, start=1):
@@ -117,7 +125,6 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Dropout(dropout, name="dropout")(x)
         x = layers.Conv2D(classes, (1, 1), padding="same", name="conv_preds")(x)
         x = layers.Reshape((classes,), name="reshape_2")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling)
@@ -127,14 +134,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         name = f"mobilenet_{alpha:0.2f}_{rows}"
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
 
-    if weights == "imagenet":
-        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(alpha, "2_5")
-        suffix = "tf" if include_top else "tf_no_top"
-        file_name = f"mobilenet_{alpha_text}_{rows}_{suffix}.h5"
-        imagenet_utils.load_model_weights(model, weights, file_name, BASE_WEIGHT_PATH + file_name,
-                                          model_label=f"MobileNet (alpha {alpha}, {rows}x{rows})")
-    elif weights is not None:
-        model.load_weights(weights)
+    if path is not None:
+        model.load_weights(path)
     return model
 
 

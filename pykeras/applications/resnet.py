@@ -64,6 +64,17 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     data_format=K.image_data_format(), require_flatten=include_top,
                                                     weights=weights)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
+    path = weights
+    if weights == "imagenet":
+        path = None
+        if weights_name in WEIGHTS_HASHES:
+            suffix = "" if include_top else "_notop"
+            file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+            path = imagenet_utils.weights_path(weights, file_name, BASE_WEIGHTS_PATH + file_name,
+                                               WEIGHTS_HASHES[weights_name][0 if include_top else 1],
+                                               model_label=weights_name)
     img_input = imagenet_utils.image_input(input_tensor, input_shape)
     bn_axis = _bn_axis()
 
@@ -77,22 +88,14 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
 
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling, names=("avg_pool", "max_pool"))
 
     from pykeras.models import Model
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-
-    if weights == "imagenet" and weights_name in WEIGHTS_HASHES:
-        suffix = "" if include_top else "_notop"
-        file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-        imagenet_utils.load_model_weights(model, weights, file_name, BASE_WEIGHTS_PATH + file_name,
-                                          WEIGHTS_HASHES[weights_name][0 if include_top else 1],
-                                          model_label=weights_name)
-    elif weights is not None and weights != "imagenet":
-        model.load_weights(weights)
+    if path is not None:
+        model.load_weights(path)
     return model
 
 

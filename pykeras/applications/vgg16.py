@@ -26,6 +26,12 @@ def build_vgg(convs_per_block, weights_name, include_top, weights, input_tensor,
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     data_format=K.image_data_format(), require_flatten=include_top,
                                                     weights=weights)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
+    suffix = "" if include_top else "_notop"
+    file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+    path = imagenet_utils.weights_path(weights, file_name, f"{BASE_WEIGHTS_PATH}{weights_name}/{file_name}",
+                                       WEIGHTS_HASHES[weights_name][0 if include_top else 1], model_label=weights_name)
     img_input = imagenet_utils.image_input(input_tensor, input_shape)
     x = img_input
     for block, (filters, convs) in enumerate(zip(FILTERS, convs_per_block), start=1):
@@ -37,18 +43,14 @@ def build_vgg(convs_per_block, weights_name, include_top, weights, input_tensor,
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling)
 
     from pykeras.models import Model
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-
-    suffix = "" if include_top else "_notop"
-    file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    imagenet_utils.load_model_weights(model, weights, file_name, f"{BASE_WEIGHTS_PATH}{weights_name}/{file_name}",
-                                      WEIGHTS_HASHES[weights_name][0 if include_top else 1], model_label=weights_name)
+    if path is not None:
+        model.load_weights(path)
     return model
 
 

@@ -74,6 +74,13 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=71,
                                                     data_format=K.image_data_format(), require_flatten=include_top,
                                                     weights=weights)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
+        file_name, url, file_hash = "xception_weights_tf_dim_ordering_tf_kernels.h5", WEIGHTS_PATH, WEIGHTS_HASH
+    else:
+        file_name, url, file_hash = ("xception_weights_tf_dim_ordering_tf_kernels_notop.h5", WEIGHTS_PATH_NO_TOP,
+                                     WEIGHTS_HASH_NO_TOP)
+    path = imagenet_utils.weights_path(weights, file_name, url, file_hash, model_label="Xception")
     img_input = imagenet_utils.image_input(input_tensor, input_shape)
     axis = _channel_axis()
 
@@ -105,19 +112,14 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
 
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling)
 
     from pykeras.models import Model
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    if include_top:
-        file_name, url, file_hash = "xception_weights_tf_dim_ordering_tf_kernels.h5", WEIGHTS_PATH, WEIGHTS_HASH
-    else:
-        file_name, url, file_hash = ("xception_weights_tf_dim_ordering_tf_kernels_notop.h5", WEIGHTS_PATH_NO_TOP,
-                                     WEIGHTS_HASH_NO_TOP)
-    imagenet_utils.load_model_weights(model, weights, file_name, url, file_hash, model_label="Xception")
+    if path is not None:
+        model.load_weights(path)
     return model
 
 
