@@ -11,7 +11,7 @@ does, so a seeded flow yields the batches Keras would. The geometric part is one
 image: Keras's matrix (rotation, then shift, shear, zoom, composed about the image centre) takes
 every output pixel to an input coordinate, which is sampled by `_resample`: linear interpolation
 (order 1, the default; order 0 is nearest-neighbour) with the fill modes of scipy.ndimage, which
-Keras calls: 'nearest' clamps the coordinate to the image, 'reflect' mirrors it about the outer
+Keras calls: 'nearest' repeats the edge pixels, 'reflect' mirrors the coordinate about the outer
 pixel edges (d c b a | a b c d | d c b a), 'wrap' maps it modulo (size - 1), as scipy's 'wrap'
 does (the first and last rows coincide), and 'constant' gives `cval` outside [0, size - 1]. The
 sampling is vectorised over all pixels and channels of an image, in float64, combining the four
@@ -197,12 +197,12 @@ def transform_matrix_offset_center(matrix, x, y):
 
 def _map_coordinate(c, n, mode):
     """Input coordinates `c` (float64) along an axis of size n folded into the image, per fill
-    mode (the 'constant' mode leaves them, the caller masks what falls outside [0, n - 1])."""
+    mode. 'nearest' and 'constant' leave them: the caller clamps the neighbour indices (so the
+    weights of two copies of an edge pixel still sum as scipy sums them) or masks what falls
+    outside [0, n - 1]."""
     if n <= 1:
         return np.zeros_like(c) if mode != "constant" else c
     last = n - 1
-    if mode == "nearest":
-        return np.clip(c, 0, last)
     if mode == "reflect":
         # Period 2n; [-n, 0) mirrors to [0, n) about -0.5, [n, 2n) about n - 0.5.
         period = 2 * n
@@ -238,8 +238,8 @@ def _axis_samples(c, n, mode, order):
     start = np.floor(c)
     t = c - start
     start = start.astype(np.intp)
-    # Neighbours just outside the image (weight 0, or the edge pixel for nearest/reflect) are
-    # the edge pixel itself.
+    # Neighbours outside the image read the edge pixel: 'nearest' everywhere, 'reflect' for the
+    # half pixel beyond each edge; other modes give them weight 0 there.
     return [np.clip(start, 0, n - 1), np.clip(start + 1, 0, n - 1)], [1.0 - t, t], outside
 
 
@@ -279,13 +279,21 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
                            fill_mode="nearest", cval=0.0, order=1):
     """Applies Keras's affine transform to one 3D image.
 
+    The output pixel p = (row, col) is read from the input at R @ (S @ Z @ (p - m) + t) + m
+    (rotation R, shear S, zoom Z, shift t). Keras 3 builds these in (x, y) = (col, row) order, so
+    with rows before columns (both data formats) `tx` and `zx` act along the columns (width),
+    `ty` and `zy` along the rows (height), and a positive `theta` turns the content
+    counter-clockwise; its centre m is ((width - 1) / 2, (height - 1) / 2) in (row, col), the
+    true centre for square images and a transposed one otherwise. pykeras computes exactly this,
+    so results equal Keras's.
+
     Args:
         x: 3D array.
         theta: rotation angle in degrees.
-        tx, ty: shift along the row axis and the column axis, in pixels.
+        tx, ty: shifts in pixels (see above: tx along the width, ty along the height); without
+            rotation the content moves by -t.
         shear: shear angle in degrees.
-        zx, zy: zoom along the row and column axes (an input-coordinate scale: 2 shows half the
-            image at twice the size... of the coordinates, i.e. zooms out; 0.5 zooms in).
+        zx, zy: zoom factors as input-coordinate scales (0.5 magnifies twice, 2 shrinks by two).
         row_axis, col_axis, channel_axis: the axes of x (channels first or last only).
         fill_mode: "constant", "nearest", "reflect" or "wrap" (see the module docstring).
         cval: the fill value of "constant".
@@ -329,7 +337,7 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
     matrix = transform_matrix_offset_center(matrix, h, w)
     planes = np.moveaxis(np.asarray(x), channel_axis, 0)
     if col_axis > row_axis:
-        # The planes are (row, col); Keras's matrix works on (x, y) = (col?, row?) - swap to match.
+        # Keras's matrix works on (x, y) = (col, row); the planes are (row, col).
         matrix[:, [0, 1]] = matrix[:, [1, 0]]
         matrix[[0, 1]] = matrix[[1, 0]]
     resample = _resample if order in (0, 1) else _resample_scipy
@@ -732,7 +740,10 @@ class ImageDataGenerator:
         rotation_range: degrees; random rotations in [-rotation_range, rotation_range].
         width_shift_range, height_shift_range: float < 1: fraction of the width/height; float >= 1
             or int: pixels; uniform in [-range, range] (floats) or drawn from {-k, ..., k} (int:
-            integers in [0, range) with a random sign) or from a given list of values.
+            integers in [0, range) with a random sign) or from a given list of values. As in
+            Keras 3 (keras-team/keras#17398), the height shift is applied along the width and the
+            width shift along the height (`tx`/`ty` of apply_affine_transform); pykeras keeps
+            this so that seeded augmentations equal Keras's.
         brightness_range: (low, high) brightness factors (needs Pillow).
         shear_range: shear angle in degrees (counter-clockwise).
         zoom_range: float z ([1 - z, 1 + z]) or [low, high].
