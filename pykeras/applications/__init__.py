@@ -10,9 +10,11 @@ model function(s) with Keras's arguments and defaults, `preprocess_input` and
 shapes, parameter counts) as keras.applications, so weight files written by Keras load here and
 the other way round. `weights="imagenet"` loads Keras's published file from the local Keras cache
 (~/.keras/models/): pykeras downloads nothing and says where to put the file when it is missing
-(see imagenet_utils).
+(see imagenet_utils). `optimize_for_inference(model)` (a pykeras extension, see inference.py)
+folds BatchNormalization, activations and zero padding into the convolutions for prediction.
 """
 from pykeras.applications import imagenet_utils, inception_v3, mobilenet, resnet, resnet50, vgg16, vgg19, xception
+from pykeras.applications.inference import optimize_for_inference
 from pykeras.applications.inception_v3 import InceptionV3
 from pykeras.applications.mobilenet import MobileNet
 from pykeras.applications.resnet import ResNet50, ResNet101, ResNet152
@@ -21,4 +23,5 @@ from pykeras.applications.vgg19 import VGG19
 from pykeras.applications.xception import Xception
 
 __all__ = ["InceptionV3", "MobileNet", "ResNet50", "ResNet101", "ResNet152", "VGG16", "VGG19", "Xception",
-           "imagenet_utils", "inception_v3", "mobilenet", "resnet", "resnet50", "vgg16", "vgg19", "xception"]
+           "optimize_for_inference", "imagenet_utils", "inception_v3", "mobilenet", "resnet", "resnet50", "vgg16",
+           "vgg19", "xception"]
