@@ -8,7 +8,7 @@ import pytest
 
 import pykeras
 from pykeras import applications, layers
-from pykeras.applications.inference import FusedConv2D, optimize_for_inference
+from pykeras.applications.inference import FusedConv2D, InferenceModel, optimize_for_inference
 
 
 def _randomize_statistics(model, rng):
@@ -172,3 +172,31 @@ def test_the_original_model_is_untouched_and_the_fused_one_is_a_snapshot():
     bn.moving_mean.assign(np.asarray(bn.moving_mean) + 1.0)
     np.testing.assert_allclose(fused.predict(x, verbose=0), before, rtol=1e-4, atol=1e-5)
     _assert_same_predictions(model, optimize_for_inference(model), x)
+
+
+def test_intermediate_values_are_released_after_their_last_use():
+    inp = pykeras.Input((8, 8, 3))
+    a = layers.Conv2D(4, 3, padding="same", name="a")(inp)
+    b = layers.ReLU(name="b")(a)
+    c = layers.Conv2D(4, 1, name="c")(b)
+    d = layers.Add(name="d")([a, c])  # `a` is read again here, three steps after it was made
+    e = layers.Flatten(name="e")(d)
+    model = pykeras.Model(inp, [layers.Dense(2, name="f")(e), d])
+    fused = optimize_for_inference(model)
+    assert isinstance(fused, InferenceModel)
+    plan = fused._execution_plan
+    released = {}
+    for step, ids in enumerate(fused._release):
+        for tensor_id in ids:
+            assert tensor_id not in released
+            released[tensor_id] = step
+    for step, node in enumerate(plan):
+        for t in node.input_tensors:
+            assert released.get(id(t), len(plan)) >= step
+    outputs = {id(t) for t in fused._graph_outputs}
+    assert not outputs & set(released)
+    names = [n.operation.name for n in plan]
+    assert released[id(plan[names.index("a")].output_tensors[0])] == names.index("d")
+    x = np.random.default_rng(12).normal(size=(3, 8, 8, 3)).astype(np.float32)
+    for got, expected in zip(fused.predict(x, verbose=0), model.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
