@@ -2,18 +2,24 @@
 //
 // Every array argument must be a C-contiguous float32 ndarray (TypeError otherwise; labels of the
 // sparse cross-entropy are int32/int64); `out=` (where offered) must have the result's shape and
-// may alias an input. `op` is a name (str) or an integer code: Activation codes for activations
+// may be an input of the same shape itself (in place), but not a partially overlapping view.
+// `op` is a name (str) or an integer code: Activation codes for activations
 // (kernels/activation.h, also ACTIVATIONS[name]), UnaryOp codes for the math functions.
 //
-// API
-//   ACTIVATIONS                      dict: activation name -> Activation code (GEMM epilogue codes)
+// API (every function also has a docstring)
+//   Activations and unary math
+//   ACTIVATIONS                      dict name -> Activation code; codes < 14 are also accepted by
+//                                    the GEMM/conv epilogues (kernels/activation.h)
 //   UNARY_OPS                        tuple of every unary op name
 //   unary(op, x, out=None, *, alpha=None, max_value=None, threshold=None, min_value=None,
-//         approximate=None)          activation or unary math function, elementwise
-//   unary_backward(op, dy, x=None, y=None, out=None, *, <same parameters>)
-//                                    dx = dy * f'(.), from y = f(x) where the op allows it
-//   unary_backward_input(op, *, <same parameters>) -> 'x' | 'y' | 'either' | 'none'
-//                                    what unary_backward needs for that op
+//         approximate=None)          elementwise activation or math function; parameters default to
+//                                    Keras's (relu: alpha = negative_slope; leaky_relu alpha 0.2;
+//                                    elu alpha 1; hard_sigmoid alpha = slope 1/6; thresholded_relu
+//                                    threshold 1; gelu approximate False; clip min/max_value)
+//   unary_backward(op, dy, x=None, y=None, out=None, *, <same parameters>) -> dx = dy * f'(.)
+//                                    from y = f(x) where the op allows it, else from x
+//   unary_backward_input(op, *, <same parameters>) -> 'x' | 'either' | 'none'
+//   Softmax and cross-entropy
 //   softmax(x, axis=-1, out=None), log_softmax(x, axis=-1, out=None)
 //   softmax_backward(y, dy, axis=-1, out=None)       y = softmax(x): dx = y (dy - sum(dy y))
 //   log_softmax_backward(y, dy, axis=-1, out=None)   y = log_softmax(x): dx = dy - exp(y) sum(dy)
@@ -27,28 +33,29 @@
 //   sigmoid_cross_entropy(logits, labels, return_grad=False) -> loss | (loss, grad)
 //   sigmoid_cross_entropy_backward(logits, labels, dloss, out=None)
 //                                    elementwise binary cross-entropy from logits
-//   BINARY_OPS, REDUCE_OPS           tuples of the op names below
-//   binary(op, a, b, out=None)       numpy-broadcasting binary op; a/b may be Python numbers.
-//                                    add subtract multiply divide maximum minimum power prelu give
-//                                    float32; equal not_equal less less_equal greater greater_equal
-//                                    give numpy bool (NaN compares unequal/unordered as in numpy)
+//   Broadcasting binary ops
+//   BINARY_OPS                       tuple of binary op names
+//   binary(op, a, b, out=None)       numpy broadcasting; a/b may be Python numbers. add subtract
+//                                    multiply divide maximum minimum power prelu give float32;
+//                                    equal not_equal less less_equal greater greater_equal give
+//                                    numpy bool (NaN compares as in numpy)
 //   binary_backward(op, a, b, dy, need_a=True, need_b=True) -> (da, db)
-//                                    gradients reduced to a's and b's shapes (None if not needed)
+//                                    gradients summed to a's and b's shapes (None if not needed)
 //   prelu(x, alpha, out=None), prelu_backward(x, alpha, dy) -> (dx, dalpha)
-//                                    PReLU with alpha broadcast against x (shared axes = size 1)
 //   broadcast_to(x, shape, out=None) numpy.broadcast_to as a contiguous copy
 //   reduce_to_shape(x, shape, out=None)
-//                                    sum x over the axes along which `shape` was broadcast to
+//                                    sum of x over the axes along which `shape` broadcasts to
 //                                    x.shape (the reduction half of a broadcast op's gradient)
+//   Reductions
+//   REDUCE_OPS                       tuple of reduction names
 //   reduce(op, x, axis=None, keepdims=False, out=None)
-//                                    op in sum mean max min prod var std logsumexp; axis None, int
-//                                    or tuple; float32 accumulation, blocked, fixed order
+//                                    sum mean max min prod var std logsumexp; axis None, an int or
+//                                    a tuple; float32 accumulation in fixed blocks, fixed order
 //   reduce_backward(op, x, y, dy, axis=None, keepdims=False, out=None) -> dx
-//                                    y = reduce(op, x, ...), dy of y's shape (with or without the
-//                                    kept dims)
-//   argmax(x, axis=None, keepdims=False), argmin(...) -> int64 indices (first occurrence; NaN wins)
+//                                    y = reduce(op, x, ...); y and dy with or without kept dims
+//   argmax(x, axis=None, keepdims=False), argmin(...) -> int64 (first occurrence; NaN wins)
+//   Foundation fast paths (same shapes)
 //   add(a, b, out=None), relu(x, out=None), relu_backward(x, dy, out=None)
-//                                    same-shape fast paths kept from the foundation
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -146,10 +153,15 @@ const std::vector<UnaryInfo>& unary_infos() {
 const UnaryInfo& find_unary(const py::object& op, const char* fn) {
   const auto& infos = unary_infos();
   if (py::isinstance<py::str>(op)) {
+    // A hash lookup: ops are looked up on every call (a linear scan cost ~0.3 us at the end).
+    static const std::unordered_map<std::string, size_t> by_name = [&] {
+      std::unordered_map<std::string, size_t> m;
+      for (size_t i = 0; i < infos.size(); ++i) m.emplace(infos[i].name, i);
+      return m;
+    }();
     const std::string name = op.cast<std::string>();
-    for (const auto& info : infos) {
-      if (name == info.name) return info;
-    }
+    const auto it = by_name.find(name);
+    if (it != by_name.end()) return infos[it->second];
     throw py::value_error(std::string(fn) + ": unknown op '" + name + "' (see pykeras._core.eltwise.UNARY_OPS)");
   }
   if (py::isinstance<py::int_>(op) && !py::isinstance<py::bool_>(op)) {
@@ -904,7 +916,7 @@ void bind_eltwise(py::module_& m) {
   // ---------------------------------------------------------------- registry
   py::dict activations;
   for (const auto& info : unary_infos()) {
-    if (info.code < kNumActivations) activations[py::str(info.name)] = info.code;
+    if (info.code < kNumActivationsAll) activations[py::str(info.name)] = info.code;
   }
   m.attr("ACTIVATIONS") = activations;
   py::list names;

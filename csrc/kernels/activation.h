@@ -23,12 +23,17 @@ enum class Activation : int32_t {
   selu = 11,
   exponential = 12,
   softsign = 13,
+  // Codes from kNumActivations on are implemented by the elementwise family only; a fusing
+  // kernel that adds one should raise its own limit.
   hard_silu = 14,         // x * clip(x / 6 + 0.5, 0, 1) (Keras 3: hard_silu / hard_swish)
   thresholded_relu = 15,  // x if x > alpha else 0 (Keras 2's ThresholdedReLU, theta = alpha)
   mish = 16,              // x * tanh(softplus(x))
   log_sigmoid = 17,       // log(sigmoid(x)) = -softplus(-x)
 };
 
-constexpr int32_t kNumActivations = 18;
+// Codes [0, kNumActivations) are the ones every fusing kernel (GEMM/conv epilogues) accepts.
+constexpr int32_t kNumActivations = 14;
+// All codes; the elementwise kernels implement every one of them.
+constexpr int32_t kNumActivationsAll = 18;
 
 }  // namespace pyk

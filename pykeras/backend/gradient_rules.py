@@ -612,8 +612,11 @@ def einsum(node, g):
         others = [(s_, w) for j, (w, s_) in enumerate(zip(vals, ins)) if j != i]
         present = set(out_sub).union(*[set(s_) for s_, _ in others]) if others else set(out_sub)
         kept = "".join(c for c in sub if c in present)
-        spec = ",".join([out_sub] + [s_ for s_, _ in others]) + "->" + kept
-        r = np.einsum(spec, g, *[w for _, w in others], optimize=len(others) > 0)
+        if len(others) == 1:
+            r = kernels.einsum2(out_sub, others[0][0], kept, g, others[0][1])
+        else:
+            spec = ",".join([out_sub] + [s_ for s_, _ in others]) + "->" + kept
+            r = np.einsum(spec, g, *[w for _, w in others], optimize=len(others) > 0)
         if kept != sub:
             r = _expand_letters(r, kept, sub)
         r = unbroadcast(np.asarray(r, g.dtype), tuple(1 if d == 1 else e for d, e in zip(v.shape, r.shape)))

@@ -1,10 +1,13 @@
 """The one place where backend ops meet the native kernels (pykeras._core).
 
 Ops and gradient rules call these functions, never _core directly. Each function runs the
-native kernel for float32 inputs and falls back to numpy (numpy_kernels.py) for other dtypes or
-where no native kernel exists yet; `sources()` tells which is which. Bindings validate their
-arguments and raise TypeError for non-float32 or non-contiguous arrays, so the wrappers first
-try the call as is (no check costs on the common path) and convert only on that TypeError.
+native kernel for float32 data and numpy (numpy_kernels.py) for other dtypes or when this build
+has no such kernel (`_native` looks kernels up by name, so a kernel family landing later switches
+on by itself); `sources()` reports which runs. Elementwise ops and reductions stay on numpy below
+NATIVE_ELTWISE_MIN elements, where its call costs as little and threads gain nothing. Bindings
+validate their arguments (TypeError for non-float32 or non-contiguous arrays): wrappers either
+pass arrays through f32c (no copy for what already is contiguous float32) or try the call first
+and convert only on that TypeError.
 """
 import numpy as np
 
@@ -36,24 +39,35 @@ _dropout_backward = _core.random.dropout_backward
 GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigmoid": 5, "tanh": 6,
             "softplus": 10, "selu": 11, "exponential": 12, "softsign": 13}
 
+
 def sources():
-    """{kernel entry point: 'core' | 'numpy' | 'numpy+core GEMM'}: what runs for float32 data in this build."""
-    def pick(*natives):
-        return "core" if all(n is not None for n in natives) else "numpy"
+    """{kernel entry point: where it runs for float32 data in this build}.
+
+    'core' is pykeras._core; 'numpy' means no native kernel is built for it (or, where stated,
+    that small arrays stay on numpy because its call is cheaper and there is nothing to thread).
+    """
+    def pick(*natives, small=False, partly=""):
+        if all(n is not None for n in natives):
+            return "core from 16K elements, numpy below" if small else "core"
+        return "numpy" + partly
 
     return {
         "matmul / dense (GEMM + bias + activation epilogue)": "core",
         "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
-        "relu fwd/bwd": "core",
-        "other activations fwd/bwd": "numpy",
-        "add (same shape, large)": "core",
-        "other elementwise / broadcast binary ops, unary math": "numpy",
-        "reductions": "numpy",
-        "softmax / log_softmax, softmax+crossentropy, sigmoid+crossentropy": "numpy",
-        "conv fwd/bwd": pick(_conv_forward, _conv_backward).replace("numpy", "numpy+core GEMM"),
+        "einsum (two operands) / tensordot / batch_dot": "GEMM (core) from 32K multiply-adds per matrix, numpy below",
+        "einsum (three or more operands)": "numpy",
+        "activations fwd/bwd": pick(_unary, _unary_backward, partly=" (relu: core)"),
+        "unary math (exp, log, sqrt, trig, erf, ...) fwd/bwd": pick(_unary, _unary_backward, small=True),
+        "broadcast binary ops (add, subtract, multiply, divide, maximum, minimum, power) fwd/bwd":
+            pick(_binary, _binary_backward, small=True, partly=" (same-shape add from 16K: core)"),
+        "reductions (sum, mean, max, min, prod, var, std, logsumexp), argmax/argmin":
+            pick(_reduce, _reduce_backward, small=True),
+        "softmax / log_softmax fwd/bwd": pick(_softmax, _softmax_backward),
+        "softmax+crossentropy, sparse, sigmoid+crossentropy": pick(_softmax_xent, _sparse_softmax_xent, _sigmoid_xent),
+        "conv fwd/bwd": pick(_conv_forward, _conv_backward, partly=" im2col + core GEMM"),
         "depthwise conv fwd/bwd": pick(_dw_forward, _dw_backward),
-        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward).replace("numpy", "numpy+core GEMM"),
-        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward).replace("numpy", "numpy+core GEMM"),
+        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward, partly=" + core GEMM"),
+        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward, partly=" col2im + core GEMM"),
         "max/avg pooling fwd/bwd": pick(_max_pool, _max_pool_backward, _avg_pool, _avg_pool_backward),
         "batch norm train fwd/bwd": pick(_bn_train, _bn_backward),
         "batch norm inference": pick(_bn_inference),
@@ -118,6 +132,52 @@ def matmul(a, b, trans_a=False, trans_b=False):
             _sgemm(ab[idx], bb[idx], out[idx], trans_a, trans_b)
         return out
     return np.matmul(np.swapaxes(a, -1, -2) if trans_a else a, np.swapaxes(b, -1, -2) if trans_b else b)
+
+
+def einsum2(sa, sb, so, a, b):
+    """Two-operand einsum sa,sb->so (explicit letters) lowered onto (batched) GEMM.
+
+    Letters of both operands and the output are batch axes, of both operands only contracted, of
+    one operand and the output kept; letters of one operand only are summed first. Falls back to
+    np.einsum for repeated letters in one operand, broadcast (size-1) letters, non-float32 data
+    or products too small to gain from the native GEMM.
+    """
+    dims = {}
+    for sub, arr in ((sa, a), (sb, b)):
+        for c, n in zip(sub, arr.shape):
+            if dims.setdefault(c, n) != n:
+                return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    if (len(set(sa)) != len(sa) or len(set(sb)) != len(sb) or a.dtype is not _F32 or b.dtype is not _F32):
+        return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    for sub, arr, other, name in ((sa, a, sb, "a"), (sb, b, sa, "b")):
+        lone = [i for i, c in enumerate(sub) if c not in other and c not in so]
+        if lone:
+            arr = arr.sum(axis=tuple(lone))
+            sub = "".join(c for i, c in enumerate(sub) if i not in lone)
+            if name == "a":
+                a, sa = arr, sub
+            else:
+                b, sb = arr, sub
+    batch = [c for c in so if c in sa and c in sb]
+    contract = [c for c in sa if c in sb and c not in so]
+    keep_a = [c for c in sa if c in so and c not in sb]
+    keep_b = [c for c in sb if c in so and c not in sa]
+
+    def size(letters):
+        n = 1
+        for c in letters:
+            n *= dims[c]
+        return n
+
+    nb, m, k, n = size(batch), size(keep_a), size(contract), size(keep_b)
+    if m * n * k < BATCHED_NATIVE_MIN:
+        return np.einsum(f"{sa},{sb}->{so}", a, b, optimize=True)
+    at = np.transpose(a, [sa.index(c) for c in batch + keep_a + contract]).reshape(nb, m, k)
+    bt = np.transpose(b, [sb.index(c) for c in batch + contract + keep_b]).reshape(nb, k, n)
+    c = matmul(at, bt) if nb > 1 else gemm(f32c(at[0]), f32c(bt[0]))[None]
+    order = batch + keep_a + keep_b
+    c = c.reshape([dims[x] for x in order])
+    return np.transpose(c, [order.index(x) for x in so])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,7 +312,6 @@ def column_sums(a):
     """Sums over every axis but the last (bias gradients)."""
     a2 = a.reshape(-1, a.shape[-1])
     return reduce("sum", a2, (0,), False, lambda: a2.sum(axis=0))
-sigmoid = npk.sigmoid
 
 
 # ------------------------------------------------------------------------------------------------

@@ -100,7 +100,10 @@ def normalize_axis(axis, ndim, name, shape=None):
 def add(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("add", xv, yv, np.add) if _large(xv, yv) else np.add(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("add", xv, yv, kernels.add))
+        else:
+            out = wrap(np.add(xv, yv))
     except ValueError:
         raise broadcast_error("add", xv, yv) from None
     if _active:
@@ -111,7 +114,10 @@ def add(x, y):
 def subtract(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("subtract", xv, yv, np.subtract) if _large(xv, yv) else np.subtract(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("subtract", xv, yv, np.subtract))
+        else:
+            out = wrap(np.subtract(xv, yv))
     except ValueError:
         raise broadcast_error("subtract", xv, yv) from None
     if _active:
@@ -122,7 +128,10 @@ def subtract(x, y):
 def multiply(x, y):
     xv, yv = binary_operands(x, y)
     try:
-        out = wrap(kernels.binary("multiply", xv, yv, np.multiply) if _large(xv, yv) else np.multiply(xv, yv))
+        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
+            out = wrap(kernels.binary("multiply", xv, yv, np.multiply))
+        else:
+            out = wrap(np.multiply(xv, yv))
     except ValueError:
         raise broadcast_error("multiply", xv, yv) from None
     if _active:
@@ -231,6 +240,8 @@ def _compare(name, ufunc):
             return NotImplemented
         xv, yv = binary_operands(x, y)
         try:
+            if _large(xv, yv):
+                return wrap(kernels.binary(name, xv, yv, ufunc))
             return wrap(ufunc(xv, yv))
         except ValueError:
             raise broadcast_error(name, xv, yv) from None
@@ -816,7 +827,10 @@ def einsum(subscripts, *operands):
     ins, out_sub = _parse_einsum(subscripts, [v.shape for v in vals])
     spec = ",".join(ins) + "->" + out_sub
     try:
-        r = np.einsum(spec, *vals, optimize=len(vals) > 1)
+        if len(vals) == 2:
+            r = kernels.einsum2(ins[0], ins[1], out_sub, vals[0], vals[1])
+        else:
+            r = np.einsum(spec, *vals, optimize=len(vals) > 1)
     except ValueError as e:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {[v.shape for v in vals]}: {e}") from None
     out = wrap(np.asarray(r, dtype=vals[0].dtype))

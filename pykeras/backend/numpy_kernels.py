@@ -240,11 +240,6 @@ def sigmoid_xent(logits, target, with_grad=False):
     return loss, (sigmoid(logits) - target if with_grad else None)
 
 
-def column_sums(a):
-    """Sums over every axis but the last (bias gradients)."""
-    return a.reshape(-1, a.shape[-1]).sum(axis=0)
-
-
 # ------------------------------------------------------------------------------------------------
 # Window views shared by convolution and pooling.
 

@@ -78,6 +78,16 @@ for name, fn, args in [
     CASES.append((f"large-{name}", fn, args))
 
 
+def test_large_comparisons_match_numpy():
+    a, b = r(*BIG).astype(np.float32), r(1, BIG[1]).astype(np.float32)
+    for op, ref in [(K.greater, np.greater), (K.less_equal, np.less_equal), (K.equal, np.equal),
+                    (K.not_equal, np.not_equal)]:
+        got = np.asarray(op(a, b))
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, ref(a, b))
+    np.testing.assert_array_equal(np.asarray(K.greater(a, 0.0)), a > 0)
+
+
 def test_large_argmax_matches_numpy():
     x = r(*BIG).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(K.argmax(x, axis=1)), x.argmax(axis=1))

@@ -470,6 +470,11 @@ case("einsum-sum-out", lambda a, b: ops.einsum("ij,jk->i", a, b), [rnd(3, 4), rn
 case("einsum-ellipsis", lambda a, b: ops.einsum("...ij,jk", a, b), [rnd(2, 3, 4), rnd(4, 2)],
      lambda a, b: np.einsum("...ij,jk", a, b))
 case("outer", ops.outer, [rnd(3), rnd(4)], np.outer)
+# Large enough for einsum's GEMM lowering (batch, kept, contracted and summed-alone letters).
+case("einsum-gemm-attention", lambda q, k: ops.einsum("bqhd,bkhd->bhqk", q, k), [rnd(2, 40, 2, 32), rnd(2, 30, 2, 32)],
+     lambda q, k: np.einsum("bqhd,bkhd->bhqk", q, k), max_fd=10, rtol=2e-5, atol=2e-5)
+case("einsum-gemm-lone-sum", lambda a, b: ops.einsum("ijz,jk->ki", a, b), [rnd(50, 40, 2), rnd(40, 30)],
+     lambda a, b: np.einsum("ijz,jk->ki", a, b), max_fd=10, rtol=2e-5, atol=2e-5)
 
 # Shapes and movement.
 case("reshape", lambda x: K.reshape(x, (4, -1)), [rnd(2, 3, 4)], lambda x: x.reshape(4, -1))

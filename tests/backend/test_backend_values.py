@@ -247,3 +247,11 @@ def test_ops_on_symbolic_keras_tensors_build_graph_nodes():
     x = np.random.default_rng(0).random((2, 3, 4)).astype(np.float32)
     y = np.asarray(model(x))
     np.testing.assert_allclose(y, np.concatenate([x.mean(1), np.linalg.norm(x, axis=1), x.max(1)], -1), rtol=1e-5)
+
+
+def test_kernel_sources_report():
+    from pykeras.backend import kernels
+
+    src = kernels.sources()
+    assert src["matmul / dense (GEMM + bias + activation epilogue)"] == "core"
+    assert all(isinstance(v, str) and v for v in src.values())

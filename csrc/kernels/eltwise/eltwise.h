@@ -16,7 +16,7 @@
 
 namespace pyk::eltwise {
 
-// Unary operations. Codes below kNumActivations are the Activation codes (kernels/activation.h);
+// Unary operations. Codes below kNumActivationsAll are the Activation codes (kernels/activation.h);
 // the plain math functions follow from 64.
 enum class UnaryOp : int32_t {
   exp = 64, exp2, expm1, log, log2, log10, log1p,

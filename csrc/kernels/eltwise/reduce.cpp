@@ -181,14 +181,43 @@ void reduce_column_tile(const float* x, int64_t r0, int64_t r1, int64_t inner, i
   for (int64_t b = r0; b < r1; b += kColBlock) {
     for (int64_t v = 0; v < vecs; ++v) store(block + v * kWidth, C::id());
     const int64_t end = std::min(r1, b + kColBlock);
-    for (int64_t l = b; l < end; ++l) {
+    const int64_t full = width / kWidth * kWidth;  // whole vectors; then one masked tail vector
+    const int tail = static_cast<int>(width - full);
+    int64_t l = b;
+    // Four rows per pass over the accumulator: a quarter of its load/store traffic.
+    for (; l + 4 <= end; l += 4) {
+      const float* r0 = x + l * inner;
+      const float* r1 = r0 + inner;
+      const float* r2 = r1 + inner;
+      const float* r3 = r2 + inner;
+      for (int64_t c = 0; c < full; c += kWidth) {
+        const VecF sh = shift ? load(shift + c) : zero();
+        const VecF four = C::op(C::op(t(load(r0 + c), sh), t(load(r1 + c), sh)),
+                                C::op(t(load(r2 + c), sh), t(load(r3 + c), sh)));
+        store(block + c, C::op(load(block + c), four));
+      }
+      if (tail) {
+        const VecF sh = shift ? load_partial(shift + full, tail) : zero();
+        const float* rows[4] = {r0, r1, r2, r3};
+        for (int q = 0; q < 4; ++q) {
+          const VecF val = select(first_lanes(tail), t(load_partial(rows[q] + full, tail), sh), C::id());
+          store(block + full, C::op(load(block + full), val));
+        }
+      }
+    }
+    for (; l < end; ++l) {
       const float* row = x + l * inner;
-      for (int64_t v = 0; v < vecs; ++v) {
-        const int64_t c = v * kWidth;
-        const int w = static_cast<int>(std::min<int64_t>(kWidth, width - c));
-        const VecF sh = shift ? load_partial(shift + c, w) : zero();
-        const VecF val = select(first_lanes(w), t(load_partial(row + c, w), sh), C::id());
-        store(block + c, C::op(load(block + c), val));
+      if (shift) {
+        for (int64_t c = 0; c < full; c += kWidth) {
+          store(block + c, C::op(load(block + c), t(load(row + c), load(shift + c))));
+        }
+      } else {
+        for (int64_t c = 0; c < full; c += kWidth) store(block + c, C::op(load(block + c), t(load(row + c), zero())));
+      }
+      if (tail) {
+        const VecF sh = shift ? load_partial(shift + full, tail) : zero();
+        const VecF val = select(first_lanes(tail), t(load_partial(row + full, tail), sh), C::id());
+        store(block + full, C::op(load(block + full), val));
       }
     }
     for (int64_t v = 0; v < vecs; ++v) store(total + v * kWidth, C::op(load(total + v * kWidth), load(block + v * kWidth)));

@@ -1,9 +1,11 @@
 // Fused optimizer updates (formulas in optim.h). The tensors of a list share one flat index
 // space; parallel_for splits it into chunks of whole kGrain elements (chunks may span
 // tensors), and each chunk walks its tensors' segments with one vector loop per segment
-// (masked last vector). Every element's update depends only on that element, so any
-// partition gives the same bits. Step-dependent scalars (bias corrections) are computed once
-// per call in double and rounded to float, as Keras computes them once per step.
+// (masked last vector). Every element's update depends only on that element, and chunk
+// boundaries inside a tensor snap to the vector width (optim_impl.h) so that each element
+// takes the same code path whatever the partition: the same bits for any thread count.
+// Step-dependent scalars (bias corrections) are computed once per call in double and rounded
+// to float, as Keras computes them once per step.
 //
 // The per-segment loops are functions with by-value pointer parameters: vector stores may
 // alias anything (the intrinsic types are may_alias), so pointers read through captures
