@@ -16,7 +16,8 @@ import pykeras
 from pykeras import applications
 from pykeras.applications import imagenet_utils
 
-pytestmark = pytest.mark.keras_reference
+# Keras and scipy warn about their own deprecations while they run.
+pytestmark = [pytest.mark.keras_reference, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 # A small valid input per model (Keras's minimum sizes), to keep Keras's forward passes short.
 SMALL = {"ResNet50": 32, "MobileNet": 32, "Xception": 71, "InceptionV3": 75, "VGG16": 32, "VGG19": 32}
