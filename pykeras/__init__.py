@@ -19,5 +19,6 @@ __all__ = ["backend", "config", "ops", "random", "__version__", "activations", "
            "regularizers", "layers", "models", "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential"]
 
 from pykeras import callbacks, losses, metrics, optimizers, saving, utils  # noqa: E402
+from pykeras import applications, preprocessing  # noqa: E402
 
-__all__ += ["callbacks", "losses", "metrics", "optimizers", "saving", "utils"]
+__all__ += ["callbacks", "losses", "metrics", "optimizers", "saving", "utils", "applications", "preprocessing"]
