@@ -245,10 +245,6 @@ def to_dense(x):
     return x
 
 
-def repeat_keras2(x, n):
-    return repeat_vector(x, n)
-
-
 # ------------------------------------------------------------------------------------------------
 # Control flow over the first axis (Python loops over recorded ops)
 

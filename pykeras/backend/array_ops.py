@@ -15,7 +15,7 @@ from pykeras.backend import common
 from pykeras.backend import gradient_rules as G
 from pykeras.backend.math_ops import normalize_axes, normalize_axis, value, wrap
 from pykeras.backend.tape import _active, record
-from pykeras.backend.tensor import Tensor, Variable, standardize_dtype
+from pykeras.backend.tensor import Tensor, standardize_dtype
 
 
 def _shape_tuple(shape, name):
@@ -651,12 +651,6 @@ def one_hot(indices, num_classes, axis=-1, dtype=None):
     if axis != -1 and axis != idx.ndim:
         r = np.moveaxis(r, -1, normalize_axis(axis, idx.ndim + 1, "one_hot"))
     return wrap(r)
-
-
-def variable_like(kind, shape, dtype=None, name=None):
-    """Keras 2 K.zeros / K.ones / K.eye return variables."""
-    fn = {"zeros": np.zeros, "ones": np.ones}[kind]
-    return Variable(fn(_shape_tuple(shape, kind), _dtype_or_floatx(dtype)), name=name)
 
 
 def _install_indexing():

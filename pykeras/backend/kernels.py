@@ -1,9 +1,8 @@
 """The one place where backend ops meet the native kernels (pykeras._core).
 
 Ops and gradient rules call these functions, never _core directly. Each function runs the
-native kernel for float32 data and numpy (numpy_kernels.py) for other dtypes or when this build
-has no such kernel (`_native` looks kernels up by name, so a kernel family landing later switches
-on by itself); `sources()` reports which runs. Elementwise ops and reductions stay on numpy below
+native kernel for float32 data and numpy (numpy_kernels.py) for other dtypes (the kernels are
+float32 only); `sources()` reports which runs. Elementwise ops and reductions stay on numpy below
 NATIVE_ELTWISE_MIN elements, where its call costs as little and threads gain nothing. Bindings
 validate their arguments (TypeError for non-float32 or non-contiguous arrays): wrappers either
 pass arrays through f32c (no copy for what already is contiguous float32) or try the call first
@@ -16,19 +15,10 @@ from pykeras.backend import numpy_kernels as npk
 
 _F32 = np.dtype(np.float32)
 
-
-def _native(family, name):
-    """_core.<family>.<name>, or None when this build has no such kernel (numpy then runs)."""
-    return getattr(getattr(_core, family, None), name, None)
-
-
 # Below this many elements an elementwise op is not worth threads and numpy's call is as cheap.
 NATIVE_ELTWISE_MIN = 16384
 
 _sgemm = _core.gemm.sgemm
-_relu = _core.eltwise.relu
-_relu_backward = _core.eltwise.relu_backward
-_add = _core.eltwise.add
 _dropout = _core.random.dropout
 _dropout_backward = _core.random.dropout_backward
 
@@ -42,36 +32,30 @@ GEMM_ACT = {"linear": 0, "relu": 1, "relu6": 2, "leaky_relu": 3, "elu": 4, "sigm
 
 
 def sources():
-    """{kernel entry point: where it runs for float32 data in this build}.
+    """{kernel entry point: where it runs for float32 data}.
 
-    'core' is pykeras._core; 'numpy' means no native kernel is built for it (or, where stated,
-    that small arrays stay on numpy because its call is cheaper and there is nothing to thread).
+    'core' is pykeras._core; 'numpy' means numpy runs it (where stated, small arrays stay on numpy
+    because its call is cheaper and there is nothing to thread).
     """
-    def pick(*natives, small=False, partly=""):
-        if all(n is not None for n in natives):
-            return "core from 16K elements, numpy below" if small else "core"
-        return "numpy" + partly
-
+    small = "core from 16K elements, numpy below"
     return {
         "matmul / dense (GEMM + bias + activation epilogue)": "core",
         "batched matmul (3-D and up by 3-D and up)": "core per matrix from 32K multiply-adds, numpy below",
         "einsum (two operands) / tensordot / batch_dot": "GEMM (core) from 32K multiply-adds per matrix, numpy below",
         "einsum (three or more operands)": "numpy",
-        "activations fwd/bwd": pick(_unary, _unary_backward, partly=" (relu: core)"),
-        "unary math (exp, log, sqrt, trig, erf, ...) fwd/bwd": pick(_unary, _unary_backward, small=True),
-        "broadcast binary ops (add, subtract, multiply, divide, maximum, minimum, power) fwd/bwd":
-            pick(_binary, _binary_backward, small=True, partly=" (same-shape add from 16K: core)"),
-        "reductions (sum, mean, max, min, prod, var, std, logsumexp), argmax/argmin":
-            pick(_reduce, _reduce_backward, small=True),
-        "softmax / log_softmax fwd/bwd": pick(_softmax, _softmax_backward),
-        "softmax+crossentropy, sparse, sigmoid+crossentropy": pick(_softmax_xent, _sparse_softmax_xent, _sigmoid_xent),
-        "conv fwd/bwd": pick(_conv_forward, _conv_backward, partly=" im2col + core GEMM"),
-        "depthwise conv fwd/bwd": pick(_dw_forward, _dw_backward),
-        "separable conv fwd/bwd": pick(_sep_forward, _sep_backward, partly=" + core GEMM"),
-        "transposed conv fwd/bwd": pick(_convt_forward, _convt_backward, partly=" col2im + core GEMM"),
-        "max/avg pooling fwd/bwd": pick(_max_pool, _max_pool_backward, _avg_pool, _avg_pool_backward),
-        "batch norm train fwd/bwd": pick(_bn_train, _bn_backward),
-        "batch norm inference": pick(_bn_inference),
+        "activations fwd/bwd": "core",
+        "unary math (exp, log, sqrt, trig, erf, ...) fwd/bwd": small,
+        "broadcast binary ops (add, subtract, multiply, divide, maximum, minimum, power) fwd/bwd": small,
+        "reductions (sum, mean, max, min, prod, var, std, logsumexp), argmax/argmin": small,
+        "softmax / log_softmax fwd/bwd": "core",
+        "softmax+crossentropy, sparse, sigmoid+crossentropy": "core",
+        "conv fwd/bwd": "core",
+        "depthwise conv fwd/bwd": "core",
+        "separable conv fwd/bwd": "core",
+        "transposed conv fwd/bwd": "core",
+        "max/avg pooling fwd/bwd": "core",
+        "batch norm train fwd/bwd": "core",
+        "batch norm inference": "core",
         "dropout fwd/bwd, random draws": "core",
     }
 
@@ -184,10 +168,10 @@ def einsum2(sa, sb, so, a, b):
 # ------------------------------------------------------------------------------------------------
 # Activations
 
-_unary = _native("eltwise", "unary")
-_unary_backward = _native("eltwise", "unary_backward")
+_unary = _core.eltwise.unary
+_unary_backward = _core.eltwise.unary_backward
 # Names the native elementwise family implements (activations and unary math, forward and backward).
-NATIVE_UNARY = frozenset(getattr(getattr(_core, "eltwise", None), "UNARY_OPS", ()) if _unary is not None else ())
+NATIVE_UNARY = frozenset(_core.eltwise.UNARY_OPS)
 _NO_PARAMS = {}
 
 
@@ -201,23 +185,16 @@ def _act_params(name, alpha):
 
 
 def act_forward(name, x, alpha=0.0):
-    if x.dtype is _F32:
-        if name in NATIVE_UNARY:
-            return _unary(name, f32c(x), **_act_params(name, alpha))
-        if name == "relu":
-            return _relu(f32c(x))
+    if x.dtype is _F32 and name in NATIVE_UNARY:
+        return _unary(name, f32c(x), **_act_params(name, alpha))
     return npk.act_forward(name, x, alpha)
 
 
 def act_backward(name, dy, x=None, y=None, alpha=0.0):
     """dx = dy * f'(.), from x when given, else from the output y (names in npk.FROM_OUTPUT)."""
-    if dy.dtype is _F32:
-        if name in NATIVE_UNARY:
-            return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
-                                   **_act_params(name, alpha))
-        if name == "relu":
-            r = x if x is not None else y
-            return _relu_backward(f32c(r), f32c(np.broadcast_to(dy, r.shape)))
+    if dy.dtype is _F32 and name in NATIVE_UNARY:
+        return _unary_backward(name, f32c(dy), None if x is None else f32c(x), None if y is None else f32c(y),
+                               **_act_params(name, alpha))
     return npk.act_backward(name, dy, x, y, alpha)
 
 
@@ -244,42 +221,42 @@ FROM_OUTPUT = npk.FROM_OUTPUT
 # ------------------------------------------------------------------------------------------------
 # Softmax and crossentropies on 2-D (rows, classes) arrays.
 
-_softmax = _native("eltwise", "softmax")
-_log_softmax = _native("eltwise", "log_softmax")
-_softmax_backward = _native("eltwise", "softmax_backward")
-_log_softmax_backward = _native("eltwise", "log_softmax_backward")
-_softmax_xent = _native("eltwise", "softmax_cross_entropy")
-_sparse_softmax_xent = _native("eltwise", "sparse_softmax_cross_entropy")
-_sigmoid_xent = _native("eltwise", "sigmoid_cross_entropy")
+_softmax = _core.eltwise.softmax
+_log_softmax = _core.eltwise.log_softmax
+_softmax_backward = _core.eltwise.softmax_backward
+_log_softmax_backward = _core.eltwise.log_softmax_backward
+_softmax_xent = _core.eltwise.softmax_cross_entropy
+_sparse_softmax_xent = _core.eltwise.sparse_softmax_cross_entropy
+_sigmoid_xent = _core.eltwise.sigmoid_cross_entropy
 
 
 def softmax(x):
-    if _softmax is not None and x.dtype is _F32:
+    if x.dtype is _F32:
         return _softmax(f32c(x), -1)
     return npk.softmax(x)
 
 
 def log_softmax(x):
-    if _log_softmax is not None and x.dtype is _F32:
+    if x.dtype is _F32:
         return _log_softmax(f32c(x), -1)
     return npk.log_softmax(x)
 
 
 def softmax_backward(y, dy):
-    if _softmax_backward is not None and dy.dtype is _F32:
+    if dy.dtype is _F32:
         return _softmax_backward(f32c(y), f32c(dy), -1)
     return npk.softmax_backward(y, dy)
 
 
 def log_softmax_backward(y, dy):
-    if _log_softmax_backward is not None and dy.dtype is _F32:
+    if dy.dtype is _F32:
         return _log_softmax_backward(f32c(y), f32c(dy), -1)
     return npk.log_softmax_backward(y, dy)
 
 
 def softmax_xent(logits, target, with_grad=False):
     """(per-row loss, d loss / d logits for unit upstream gradients or None) over the last axis."""
-    if _softmax_xent is not None and logits.dtype is _F32 and target.dtype is _F32:
+    if logits.dtype is _F32 and target.dtype is _F32:
         r = _softmax_xent(f32c(logits), f32c(target), -1, with_grad)
         return r if with_grad else (r, None)
     return npk.softmax_xent(logits, target, with_grad)
@@ -287,7 +264,7 @@ def softmax_xent(logits, target, with_grad=False):
 
 def sparse_softmax_xent(logits, labels, with_grad=False):
     """As softmax_xent with integer class labels (one per row)."""
-    if _sparse_softmax_xent is not None and logits.dtype is _F32:
+    if logits.dtype is _F32:
         r = _sparse_softmax_xent(f32c(logits), np.ascontiguousarray(labels), -1, None, with_grad)
         return r if with_grad else (r, None)
     return npk.sparse_softmax_xent(logits, labels, with_grad)
@@ -295,7 +272,7 @@ def sparse_softmax_xent(logits, labels, with_grad=False):
 
 def sigmoid_xent(logits, target, with_grad=False):
     """(elementwise loss, sigmoid(logits) - target or None)."""
-    if _sigmoid_xent is not None and logits.dtype is _F32 and target.dtype is _F32 and logits.shape == target.shape:
+    if logits.dtype is _F32 and target.dtype is _F32 and logits.shape == target.shape:
         r = _sigmoid_xent(f32c(logits), f32c(target), with_grad)
         return r if with_grad else (r, None)
     return npk.sigmoid_xent(logits, target, with_grad)
@@ -317,16 +294,16 @@ def column_sums(a):
 
 # ------------------------------------------------------------------------------------------------
 # Elementwise binary ops with numpy broadcasting, and reductions. The ops call these only for
-# large arrays (NATIVE_ELTWISE_MIN elements); numpy runs when the native kernel is missing or an
-# operand is not a contiguous float32 array (a copy would cost more than numpy's strided loop).
+# large arrays (NATIVE_ELTWISE_MIN elements); numpy runs when an operand is not a contiguous
+# float32 array (a copy would cost more than numpy's strided loop).
 
-_binary = _native("eltwise", "binary")
-_binary_backward = _native("eltwise", "binary_backward")
-_reduce_to_shape = _native("eltwise", "reduce_to_shape")
-_reduce = _native("eltwise", "reduce")
-_reduce_backward = _native("eltwise", "reduce_backward")
-_argmax = _native("eltwise", "argmax")
-_argmin = _native("eltwise", "argmin")
+_binary = _core.eltwise.binary
+_binary_backward = _core.eltwise.binary_backward
+_reduce_to_shape = _core.eltwise.reduce_to_shape
+_reduce = _core.eltwise.reduce
+_reduce_backward = _core.eltwise.reduce_backward
+_argmax = _core.eltwise.argmax
+_argmin = _core.eltwise.argmin
 
 
 def _native_operand(a):
@@ -337,37 +314,36 @@ def _native_operand(a):
 
 
 def binary(name, a, b, fallback):
-    """a <name> b (numpy broadcasting): native kernel when it exists and both operands suit it."""
-    if _binary is not None and _native_operand(a) and _native_operand(b):
+    """a <name> b (numpy broadcasting): the native kernel when both operands suit it."""
+    if _native_operand(a) and _native_operand(b):
         return _binary(name, a, b)
     return fallback(a, b)
 
 
 def binary_backward(name, a, b, dy, need_a, need_b):
     """(da, db) reduced to the operands' shapes, or None when the rule's numpy formula should run."""
-    if (_binary_backward is not None and _native_operand(a) and _native_operand(b) and dy.dtype is _F32
-            and dy.flags.c_contiguous):
+    if _native_operand(a) and _native_operand(b) and dy.dtype is _F32 and dy.flags.c_contiguous:
         return _binary_backward(name, a, b, dy, need_a, need_b)
     return None
 
 
 def reduce_to_shape(g, shape):
     """g summed over the axes along which `shape` was broadcast to g.shape (large arrays only)."""
-    if _reduce_to_shape is not None and g.dtype is _F32 and g.size >= NATIVE_ELTWISE_MIN:
+    if g.dtype is _F32 and g.size >= NATIVE_ELTWISE_MIN:
         return _reduce_to_shape(f32c(g), shape)
     return None
 
 
 def reduce(name, x, axes, keepdims, fallback):
     """Reduction `name` (sum mean max min prod var std logsumexp) over `axes` (a tuple)."""
-    if _reduce is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+    if x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
         return _reduce(name, x, axes, keepdims)
     return fallback()
 
 
 def reduce_backward(name, x, y, dy, axes, keepdims):
     """Native gradient of a reduction for large float32 inputs, else None."""
-    if _reduce_backward is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and dy.dtype is _F32:
+    if x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and dy.dtype is _F32:
         return _reduce_backward(name, f32c(x), f32c(y), f32c(dy), axes, keepdims)
     return None
 
@@ -375,7 +351,7 @@ def reduce_backward(name, x, y, dy, axes, keepdims):
 def arg_reduce(is_max, x, axis, keepdims):
     """int32 argmax/argmin over one axis (None: the flattened array)."""
     native = _argmax if is_max else _argmin
-    if native is not None and x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
+    if x.size >= NATIVE_ELTWISE_MIN and x.dtype is _F32 and x.flags.c_contiguous:
         r = native(x, axis, keepdims)
     else:
         r = (np.argmax if is_max else np.argmin)(x, axis=axis, keepdims=keepdims) if axis is not None else \
@@ -384,16 +360,10 @@ def arg_reduce(is_max, x, axis, keepdims):
 
 
 def add(a, b):
-    """a + b (numpy broadcasting), native for large float32 operands."""
-    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32:
-        if _binary is not None:
-            if a.flags.c_contiguous and b.flags.c_contiguous:
-                return _binary("add", a, b)
-        elif a.shape == b.shape:
-            try:
-                return _add(a, b)
-            except TypeError:
-                pass
+    """a + b (numpy broadcasting), native for C-contiguous float32 arrays."""
+    if (a.__class__ is np.ndarray and b.__class__ is np.ndarray and a.dtype is _F32 and b.dtype is _F32
+            and a.flags.c_contiguous and b.flags.c_contiguous):
+        return _binary("add", a, b)
     return np.add(a, b)
 
 
@@ -410,14 +380,14 @@ def _act_in(dy, y, act, alpha):
     return np.ascontiguousarray(dy) if act == "linear" else npk.act_backward(act, dy, None, y, alpha)
 
 
-_conv_forward = _native("conv", "conv_forward")
-_conv_backward = _native("conv", "conv_backward")
-_dw_forward = _native("conv", "depthwise_forward")
-_dw_backward = _native("conv", "depthwise_backward")
-_sep_forward = _native("conv", "separable_forward")
-_sep_backward = _native("conv", "separable_backward")
-_convt_forward = _native("conv", "conv_transpose_forward")
-_convt_backward = _native("conv", "conv_transpose_backward")
+_conv_forward = _core.conv.conv_forward
+_conv_backward = _core.conv.conv_backward
+_dw_forward = _core.conv.depthwise_forward
+_dw_backward = _core.conv.depthwise_backward
+_sep_forward = _core.conv.separable_forward
+_sep_backward = _core.conv.separable_backward
+_convt_forward = _core.conv.conv_transpose_forward
+_convt_backward = _core.conv.conv_transpose_backward
 
 
 def _all_f32(*arrays):
@@ -433,7 +403,7 @@ def _pads_arg(pads):
 
 
 def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alpha=0.0):
-    if _conv_forward is not None and _all_f32(x, w, bias):
+    if _all_f32(x, w, bias):
         return _conv_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, groups, GEMM_ACT[act],
                              alpha)
     z = npk.conv_forward(x, w, strides, dilations, pads, groups, gemm)
@@ -443,7 +413,7 @@ def conv_forward(x, w, bias, strides, dilations, pads, groups, act="linear", alp
 
 
 def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", alpha=0.0, need_dx=True, need_db=True):
-    if _conv_backward is not None and _all_f32(x, w, dy):
+    if _all_f32(x, w, dy):
         return tuple(_conv_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations, groups,
                                     _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
@@ -454,7 +424,7 @@ def conv_backward(x, w, dy, y, strides, dilations, pads, groups, act="linear", a
 
 
 def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=0.0):
-    if _dw_forward is not None and _all_f32(x, w, bias):
+    if _all_f32(x, w, bias):
         return _dw_forward(f32c(x), f32c(w), _c(bias), strides, _pads_arg(pads), dilations, GEMM_ACT[act], alpha)
     z = npk.depthwise_forward(x, w, strides, dilations, pads)
     if bias is not None:
@@ -463,7 +433,7 @@ def depthwise_forward(x, w, bias, strides, dilations, pads, act="linear", alpha=
 
 
 def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True, need_db=True):
-    if _dw_backward is not None and _all_f32(x, w, dy):
+    if _all_f32(x, w, dy):
         return tuple(_dw_backward(f32c(x), f32c(w), f32c(dy), strides, _pads_arg(pads), dilations,
                                   _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
@@ -475,7 +445,7 @@ def depthwise_backward(x, w, dy, y, strides, dilations, pads, act="linear", alph
 
 def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", alpha=0.0):
     """act(pointwise(depthwise(x)) + bias); pw is (*1, C * M, out) or (C * M, out)."""
-    if _sep_forward is not None and _all_f32(x, dw, pw, bias):
+    if _all_f32(x, dw, pw, bias):
         return _sep_forward(f32c(x), f32c(dw), f32c(pw), _c(bias), strides, _pads_arg(pads), dilations,
                             GEMM_ACT[act], alpha)
     d = npk.depthwise_forward(x, dw, strides, dilations, pads)
@@ -487,7 +457,7 @@ def separable_forward(x, dw, pw, bias, strides, dilations, pads, act="linear", a
 def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear", alpha=0.0, need_dx=True,
                        need_db=True):
     """(dx or None, d_depthwise, d_pointwise, dbias or None); the depthwise output is recomputed."""
-    if _sep_backward is not None and _all_f32(x, dw, pw, dy):
+    if _all_f32(x, dw, pw, dy):
         return tuple(_sep_backward(f32c(x), f32c(dw), f32c(pw), f32c(dy), strides, _pads_arg(pads), dilations,
                                    _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     dz = _act_in(dy, y, act, alpha)
@@ -503,7 +473,7 @@ def separable_backward(x, dw, pw, dy, y, strides, dilations, pads, act="linear",
 
 
 def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilations, act="linear", alpha=0.0):
-    if _convt_forward is not None and _all_f32(x, w, bias):
+    if _all_f32(x, w, bias):
         return _convt_forward(f32c(x), f32c(w), _c(bias), strides, padding, output_padding, dilations, GEMM_ACT[act],
                               alpha)
     sizes, pads = npk.conv_transpose_geometry(x.shape, w.shape, strides, padding, output_padding, dilations)
@@ -516,7 +486,7 @@ def conv_transpose_forward(x, w, bias, strides, padding, output_padding, dilatio
 
 def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilations, act="linear", alpha=0.0,
                             need_dx=True, need_db=True):
-    if _convt_backward is not None and _all_f32(x, w, dy):
+    if _all_f32(x, w, dy):
         return tuple(_convt_backward(f32c(x), f32c(w), f32c(dy), strides, padding, output_padding, dilations,
                                      _c(y) if act != "linear" else None, GEMM_ACT[act], alpha, need_db, need_dx))
     # y = F^T x for the forward convolution F from the output side to the input side (kernel w
@@ -533,35 +503,35 @@ def conv_transpose_backward(x, w, dy, y, strides, padding, output_padding, dilat
 # ------------------------------------------------------------------------------------------------
 # Pooling (channels_last; padding 'valid' or 'same'; strides given)
 
-_max_pool = _native("pool", "max_pool")
-_max_pool_backward = _native("pool", "max_pool_backward")
-_avg_pool = _native("pool", "avg_pool")
-_avg_pool_backward = _native("pool", "avg_pool_backward")
+_max_pool = _core.pool.max_pool
+_max_pool_backward = _core.pool.max_pool_backward
+_avg_pool = _core.pool.avg_pool
+_avg_pool_backward = _core.pool.avg_pool_backward
 
 
 def max_pool(x, pool, strides, padding):
-    if _max_pool is not None and x.dtype is _F32:
+    if x.dtype is _F32:
         return _max_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_forward(x, pool, strides, pads)
 
 
 def max_pool_backward(x, dy, pool, strides, padding):
-    if _max_pool_backward is not None and _all_f32(x, dy):
+    if _all_f32(x, dy):
         return _max_pool_backward(f32c(x), f32c(dy), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.max_pool_backward(x, np.ascontiguousarray(dy), pool, strides, pads)
 
 
 def avg_pool(x, pool, strides, padding):
-    if _avg_pool is not None and x.dtype is _F32:
+    if x.dtype is _F32:
         return _avg_pool(f32c(x), pool, strides, padding)
     pads = npk.window_pads(x.shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_forward(x, pool, strides, pads)
 
 
 def avg_pool_backward(dy, x_shape, pool, strides, padding):
-    if _avg_pool_backward is not None and dy.dtype is _F32:
+    if dy.dtype is _F32:
         return _avg_pool_backward(f32c(dy), x_shape, pool, strides, padding)
     pads = npk.window_pads(x_shape[1:-1], pool, strides, (1,) * len(pool), padding)
     return npk.avg_pool_backward(np.ascontiguousarray(dy), x_shape, pool, strides, pads)
@@ -570,15 +540,15 @@ def avg_pool_backward(dy, x_shape, pool, strides, padding):
 # ------------------------------------------------------------------------------------------------
 # Batch normalisation over every axis but `axis` (per-channel 1-D parameters).
 
-_bn_train = _native("norm", "batch_norm_train")
-_bn_backward = _native("norm", "batch_norm_backward")
-_bn_inference = _native("norm", "batch_norm_inference")
+_bn_train = _core.norm.batch_norm_train
+_bn_backward = _core.norm.batch_norm_backward
+_bn_inference = _core.norm.batch_norm_inference
 
 
 def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
     """(y, batch mean, inv_std); moving statistics (float arrays or None) updated in place."""
     both = (moving_mean is None) == (moving_var is None)
-    if _bn_train is not None and both and _all_f32(x, gamma, beta, moving_mean, moving_var):
+    if both and _all_f32(x, gamma, beta, moving_mean, moving_var):
         y, mean, inv = _bn_train(f32c(x), _c(gamma), _c(beta), moving_mean, moving_var, axis, momentum, eps)
         return y, mean, inv
     x2, moved = npk.moved_rows(x, axis)
@@ -592,7 +562,7 @@ def bn_train(x, gamma, beta, moving_mean, moving_var, axis, momentum, eps):
 
 def bn_backward(dy, x, mean, inv, gamma, axis):
     """(dx, dgamma, dbeta) of the training-mode normalisation."""
-    if _bn_backward is not None and _all_f32(dy, x, mean, inv, gamma):
+    if _all_f32(dy, x, mean, inv, gamma):
         return tuple(_bn_backward(f32c(dy), f32c(x), mean, inv, _c(gamma), axis, True))
     x2, moved = npk.moved_rows(x, axis)
     dy2, _ = npk.moved_rows(dy, axis)
@@ -602,7 +572,7 @@ def bn_backward(dy, x, mean, inv, gamma, axis):
 
 def bn_infer(x, mean, var, gamma, beta, eps, axis=None):
     """Inference normalisation; with `axis`, the statistics are 1-D along that axis."""
-    if (_bn_inference is not None and axis is not None and _all_f32(x, mean, var, gamma, beta)
+    if (axis is not None and _all_f32(x, mean, var, gamma, beta)
             and mean.ndim == 1 and var.ndim == 1):
         return _bn_inference(f32c(x), f32c(mean), f32c(var), _c(gamma), _c(beta), axis, eps)
     if axis is not None:

@@ -97,46 +97,37 @@ def normalize_axis(axis, ndim, name, shape=None):
 # ------------------------------------------------------------------------------------------------
 # Binary elementwise ops
 
-def add(x, y):
-    xv, yv = binary_operands(x, y)
-    try:
-        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
-            out = wrap(kernels.binary("add", xv, yv, kernels.add))
-        else:
-            out = wrap(np.add(xv, yv))
-    except ValueError:
-        raise broadcast_error("add", xv, yv) from None
-    if _active:
-        record(out, G.add, (x, y), (xv, yv))
-    return out
+def _binary(name, ufunc, rule, fallback=None, record_any_dtype=False):
+    """A broadcasting binary op: numpy's `ufunc` for small operands, the native kernel `name` for
+    large ones (`fallback` when they do not suit it). It is recorded for float results only, or
+    for every dtype with `record_any_dtype`."""
+    if fallback is None:
+        fallback = ufunc
+
+    def op(x, y):
+        xv, yv = binary_operands(x, y)
+        try:
+            if _large(xv, yv):
+                out = wrap(kernels.binary(name, xv, yv, fallback))
+            else:
+                out = wrap(ufunc(xv, yv))
+        except ValueError:
+            raise broadcast_error(name, xv, yv) from None
+        if _active and (record_any_dtype or out._v.dtype.kind == "f"):
+            record(out, rule, (x, y), (xv, yv))
+        return out
+
+    op.__name__ = name
+    op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name} (numpy broadcasting)."
+    return op
 
 
-def subtract(x, y):
-    xv, yv = binary_operands(x, y)
-    try:
-        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
-            out = wrap(kernels.binary("subtract", xv, yv, np.subtract))
-        else:
-            out = wrap(np.subtract(xv, yv))
-    except ValueError:
-        raise broadcast_error("subtract", xv, yv) from None
-    if _active:
-        record(out, G.subtract, (x, y), (xv, yv))
-    return out
-
-
-def multiply(x, y):
-    xv, yv = binary_operands(x, y)
-    try:
-        if (xv.__class__ is _ndarray and xv.size >= _BIG) or (yv.__class__ is _ndarray and yv.size >= _BIG):
-            out = wrap(kernels.binary("multiply", xv, yv, np.multiply))
-        else:
-            out = wrap(np.multiply(xv, yv))
-    except ValueError:
-        raise broadcast_error("multiply", xv, yv) from None
-    if _active:
-        record(out, G.multiply, (x, y), (xv, yv))
-    return out
+add = _binary("add", np.add, G.add, fallback=kernels.add, record_any_dtype=True)
+subtract = _binary("subtract", np.subtract, G.subtract, record_any_dtype=True)
+multiply = _binary("multiply", np.multiply, G.multiply, record_any_dtype=True)
+maximum = _binary("maximum", np.maximum, G.maximum)
+minimum = _binary("minimum", np.minimum, G.minimum)
 
 
 def divide(x, y):
@@ -210,28 +201,6 @@ def divide_no_nan(x, y):
     yv = value(y)
     zero = np.equal(yv, 0)
     return where(zero, 0.0, divide(x, where(zero, 1.0, y)))
-
-
-def maximum(x, y):
-    xv, yv = binary_operands(x, y)
-    try:
-        out = wrap(kernels.binary("maximum", xv, yv, np.maximum) if _large(xv, yv) else np.maximum(xv, yv))
-    except ValueError:
-        raise broadcast_error("maximum", xv, yv) from None
-    if _active and out._v.dtype.kind == "f":
-        record(out, G.maximum, (x, y), (xv, yv))
-    return out
-
-
-def minimum(x, y):
-    xv, yv = binary_operands(x, y)
-    try:
-        out = wrap(kernels.binary("minimum", xv, yv, np.minimum) if _large(xv, yv) else np.minimum(xv, yv))
-    except ValueError:
-        raise broadcast_error("minimum", xv, yv) from None
-    if _active and out._v.dtype.kind == "f":
-        record(out, G.minimum, (x, y), (xv, yv))
-    return out
 
 
 def _compare(name, ufunc):

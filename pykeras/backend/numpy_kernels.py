@@ -1,8 +1,9 @@
-"""numpy implementations of the compute kernels that have no native (_core) version yet.
+"""numpy implementations of the compute kernels, for the data the native kernels do not take.
 
-kernels.py picks, per function, the native kernel when pykeras._core has it and one of these
-otherwise; signatures match so that switching is a one-line change there. Everything here is
-dtype-preserving (float32 in, float32 out: constants are Python floats, which numpy treats as
+The native kernels (pykeras._core) are float32 only: kernels.py runs these for other dtypes
+(float64 above all) and for the few argument combinations it names, and
+tests/backend/test_backend_fallbacks.py holds the two paths against each other. Everything here
+is dtype-preserving (float32 in, float32 out: constants are Python floats, which numpy treats as
 weak scalars) and vectorised; loops run over kernel-window positions or groups only, never over
 elements.
 

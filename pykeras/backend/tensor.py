@@ -42,10 +42,6 @@ def dtype_name(dtype):
     return standardize_dtype(dtype).name
 
 
-def is_float_dtype(dtype):
-    return np.dtype(dtype).kind == "f"
-
-
 class Tensor:
     """An immutable n-d value backed by one numpy array (see the module docstring)."""
 

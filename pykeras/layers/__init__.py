@@ -47,10 +47,8 @@ from pykeras import backend as _K
 from pykeras.layers import naming as _naming
 
 # clear_session() resets the default-name counters (dense, dense_1, ...), as in Keras.
-if hasattr(_K, "register_clear_session_callback"):
-    _K.register_clear_session_callback(_naming.reset_names)
-if hasattr(_K, "register_keras_tensor_type"):
-    _K.register_keras_tensor_type(KerasTensor)
+_K.register_clear_session_callback(_naming.reset_names)
+_K.register_keras_tensor_type(KerasTensor)
 
 ALL_OBJECTS = [Layer, InputLayer, Dense, Dropout, Activation, Flatten, Reshape, Permute, RepeatVector, Lambda,
                ActivityRegularization, Masking, Embedding, LayerNormalization, TensorOp]

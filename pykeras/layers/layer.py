@@ -46,16 +46,6 @@ def _context_stack():
     return stack
 
 
-def in_call_context():
-    return bool(_context_stack())
-
-
-def current_training():
-    """The `training` value of the innermost enclosing layer call (None outside calls)."""
-    stack = _context_stack()
-    return stack[-1] if stack else None
-
-
 # ----------------------------------------------------------------------------------------------
 # Structure caching. Sublayer lists, flattened layer lists and weight lists are cached per layer
 # and keyed by a global epoch that any structural change bumps: assigning a Layer, Variable or
@@ -65,10 +55,6 @@ def current_training():
 
 _epoch = [0]
 _loss_adds = [0]  # counts losses added by any layer (add_loss, activity regularization)
-
-
-def _bump_epoch():
-    _epoch[0] += 1
 
 
 def _mutator(name, base):
@@ -531,9 +517,6 @@ class Layer:
         _loss_adds[0] += 1
         self._losses.append(loss)
 
-    def _own_call_losses(self):
-        return list(self._losses)
-
     @property
     def losses(self):
         """Losses of the last call (activity regularization, add_loss) of this layer and its
@@ -548,10 +531,6 @@ class Layer:
                 if variable.trainable and layer.trainable:
                     out.append(regularizer(variable))
         return out
-
-    def _clear_losses(self):
-        for layer in self._flatten_layers():
-            layer._losses.clear()
 
     # ------------------------------------------------------------------------------------------
     # Building

@@ -6,10 +6,6 @@ one fixed order.
 """
 
 
-def is_nested(x):
-    return isinstance(x, (list, tuple, dict))
-
-
 def flatten(structure):
     """The leaves of `structure` in order (a lone leaf gives [leaf])."""
     out = []

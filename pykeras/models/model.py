@@ -5,8 +5,6 @@ and writing `call` gives a subclassed model whose layers are the Layer attribute
 `__init__` (weights collected recursively, in assignment order). A subclass may also call
 `super().__init__(inputs=..., outputs=...)`: it then becomes a functional model of its class.
 """
-import numpy as np
-
 from pykeras.layers.keras_tensor import KerasTensor
 from pykeras.layers.layer import Layer
 from pykeras.models.trainer import Trainer

@@ -724,9 +724,6 @@ class Trainer:
             self._trainable_cache = cache
         return cache
 
-    def _prepare_batch(self, x, y, sample_weight):
-        return x, y, sample_weight
-
     def _train_step(self, x, y, sample_weight):
         """One gradient step; returns (total loss value, batch outputs as numpy, per-output losses)."""
         K = _K()

@@ -2,8 +2,8 @@
 
 Each function applies one optimizer's update to every parameter of a step in a single native
 call (parameters and slots written in place, decoupled weight decay included) and returns True;
-it returns False when the kernel is missing, so the optimizer runs its numpy reference of the
-same formula. Arguments: lists of float32 numpy arrays (parameters, gradients, and per
+it returns False while `enabled` is off, and the optimizer then runs its numpy reference of the
+same formula (the tests compare the two). Arguments: lists of float32 numpy arrays (parameters, gradients, and per
 parameter the list of its slot buffers in the optimizer's slot order), the hyperparameters, and
 `decays` (None, or one weight-decay factor per parameter).
 
@@ -13,20 +13,17 @@ refuse both, so on that refusal the gradients are copied once and the call is re
 """
 import numpy as np
 
-try:
-    from pykeras import _core
+from pykeras import _core
 
-    _optim = getattr(_core, "optim", None)
-except ImportError:  # pragma: no cover - the package is always built with _core
-    _optim = None
-
+_optim = _core.optim
 
 # Tests switch this off to run the numpy reference path of every optimizer.
 enabled = True
 
 
 def available(name):
-    return enabled and _optim is not None and hasattr(_optim, name)
+    """Whether the fused kernel `name` of pykeras._core.optim runs (False while `enabled` is off)."""
+    return enabled and hasattr(_optim, name)
 
 
 def _call(fn, params, grads, *lists, **kwargs):

@@ -158,13 +158,6 @@ def _namespace(keras_module):
     return objects
 
 
-def reset_tables():
-    """Forgets cached lookups (tests that create pykeras classes at run time may call this)."""
-    with _tables_lock:
-        _reverse.clear()
-        _namespace_cache.clear()
-
-
 def public_name(obj):
     """(keras module, name) under which Keras exports the pykeras class/function `obj`, or None."""
     found = _reverse.get(id(obj))
