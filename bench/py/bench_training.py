@@ -10,8 +10,7 @@ Cases:
      -> Dense(10, softmax), RMSprop, categorical crossentropy, batch 128
   b. mnist_cnn b128: 28x28x1 -> Conv2D(32, 3, relu) -> Conv2D(64, 3, relu) -> MaxPooling2D(2)
      -> Dropout(0.25) -> Flatten -> Dense(128, relu) -> Dropout(0.5) -> Dense(10, softmax),
-     Adam, categorical crossentropy, batch 128 (while pykeras.layers has no Conv2D/MaxPooling2D,
-     two minimal stand-in layers over the backend's conv and max_pool ops take their place)
+     Adam, categorical crossentropy, batch 128
   c. mlp b32: case a at batch 32
 
     python bench/py/bench_training.py [--threads 1 2] [--libs pykeras keras torch] [--markdown]
@@ -45,53 +44,8 @@ def synthetic(kind, n):
 
 
 # -- Keras-style models (pykeras and Keras share the code through the module they are given) ------
-def _pykeras_conv_stand_ins(pykeras):
-    """Conv2D(filters, 3, relu) and MaxPooling2D(2) as minimal layers over pykeras.backend ops."""
-    from pykeras import backend as K
-    from pykeras.layers import Layer
-
-    class Conv2D(Layer):
-        def __init__(self, filters, kernel_size, activation=None, **kwargs):
-            super().__init__(**kwargs)
-            self.filters, self.kernel_size, self.activation = filters, kernel_size, activation
-
-        def build(self, input_shape):
-            k = self.kernel_size
-            self.kernel = self.add_weight(name="kernel", shape=(k, k, input_shape[-1], self.filters),
-                                          initializer="glorot_uniform")
-            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-
-        def call(self, x):
-            return K.conv(x, self.kernel, self.bias, activation=self.activation)
-
-        def compute_output_shape(self, s):
-            return (s[0], s[1] - self.kernel_size + 1, s[2] - self.kernel_size + 1, self.filters)
-
-    class MaxPooling2D(Layer):
-        def __init__(self, pool_size, **kwargs):
-            super().__init__(**kwargs)
-            self.pool_size = pool_size
-
-        def call(self, x):
-            return K.max_pool(x, self.pool_size)
-
-        def compute_output_shape(self, s):
-            return (s[0], s[1] // self.pool_size, s[2] // self.pool_size, s[3])
-
-    class Namespace:
-        pass
-
-    ns = Namespace()
-    for name in ("Input", "Dense", "Dropout", "Flatten"):
-        setattr(ns, name, getattr(pykeras.layers, name))
-    ns.Conv2D, ns.MaxPooling2D = Conv2D, MaxPooling2D
-    return ns
-
-
 def keras_style_model(k, kind):
     L = k.layers
-    if kind == "cnn" and not hasattr(L, "Conv2D"):
-        L = _pykeras_conv_stand_ins(k)
     if kind == "mlp":
         model = k.Sequential([
             L.Input((784,)), L.Dense(512, activation="relu"), L.Dropout(0.2), L.Dense(512, activation="relu"),
