@@ -8,9 +8,8 @@ Each family module (xception, vgg16, vgg19, resnet / resnet50, inception_v3, mob
 model function(s) with Keras's arguments and defaults, `preprocess_input` and
 `decode_predictions`. Built with `weights=None`, a model has the same layers (names, order,
 shapes, parameter counts) as keras.applications, so weight files written by Keras load here and
-the other way round. `weights="imagenet"` loads Keras's published file from the local Keras cache
-(~/.keras/models/): pykeras downloads nothing and says where to put the file when it is missing
-(see imagenet_utils). `optimize_for_inference(model)` (a pykeras extension, see inference.py)
+the other way round. `weights="imagenet"` loads Keras's published file from the Keras cache
+(~/.keras/models/), downloading it there first when it is missing (see imagenet_utils). `optimize_for_inference(model)` (a pykeras extension, see inference.py)
 folds BatchNormalization, activations and zero padding into the convolutions for prediction.
 """
 from pykeras.applications import imagenet_utils, inception_v3, mobilenet, resnet, resnet50, vgg16, vgg19, xception

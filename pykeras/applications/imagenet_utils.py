@@ -1,15 +1,16 @@
 """What the ImageNet models share: input preprocessing, decoding of predictions, the input-shape
 rules, and finding the pretrained weight files.
 
-Pretrained files: pykeras never downloads anything. `weights="imagenet"` looks for the file Keras
-itself would have cached, under Keras's file name, in `$KERAS_HOME/models/` (default
-`~/.keras/models/`, then `/tmp/.keras/models/`, Keras's fallback when the home directory is not
-writable); a machine where Keras already fetched the weights therefore works as is. When the file
-is absent, a FileNotFoundError names the URL Keras downloads it from and the path to save it
-under. The class index of `decode_predictions` (`imagenet_class_index.json`) is found the same way.
-When Keras publishes a checksum for a file and the local file does not match it, a warning says
-so (Keras would download it again) and the file is loaded anyway. The file is looked up before the
-model is built, so a missing file fails at once.
+Pretrained files: `weights="imagenet"` first looks for the file Keras itself would have cached,
+under Keras's file name, in `$KERAS_HOME/models/` (default `~/.keras/models/`, then
+`/tmp/.keras/models/`, Keras's fallback when the home directory is not writable); a machine where
+Keras already fetched the weights therefore works as is. When no copy is cached, the file is
+downloaded from Keras's URL into that cache (pykeras.utils.get_file: checked against Keras's
+checksum, renamed into place only when complete); when that fails, a FileNotFoundError names the
+URL and the path to save the file under by hand. The class index of `decode_predictions`
+(`imagenet_class_index.json`) is found the same way. A cached file that does not match Keras's
+checksum is loaded anyway, with a warning. The file is looked up before the model is built, so a
+missing file fails at once.
 """
 import hashlib
 import json
@@ -20,6 +21,7 @@ import numpy as np
 
 from pykeras import activations
 from pykeras import backend as K
+from pykeras.utils import file_utils
 
 CLASS_INDEX = None
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -309,10 +311,12 @@ def _file_digest(path, algorithm):
 
 
 def get_file(file_name, url, file_hash=None, what="This file"):
-    """The local path of a file Keras would download from `url` and cache as `file_name`.
+    """The local path of a file Keras publishes at `url` and caches as `file_name`.
 
-    Raises FileNotFoundError (saying where to save the file) when it is not cached; warns when it
-    is but does not match Keras's checksum (md5, or sha256 for a 64-character hash).
+    A cached copy (in any of Keras's cache directories) is used as is, with a warning when it does
+    not match Keras's checksum (md5, or sha256 for a 64-character hash). Otherwise the file is
+    downloaded into the cache like keras.utils.get_file does; when that fails, FileNotFoundError
+    says where to save the file by hand.
     """
     for directory in keras_cache_dirs():
         path = os.path.join(directory, file_name)
@@ -324,10 +328,14 @@ def get_file(file_name, url, file_hash=None, what="This file"):
                                   f"{url} ({file_hash}); loading it anyway.", stacklevel=3)
             return path
     target = os.path.join(keras_cache_dirs()[0], file_name)
-    raise FileNotFoundError(
-        f"{what} is not available locally: pykeras does not download files. Download {url} and save it as "
-        f"{target} (Keras caches the same file there, so a machine where Keras fetched it already works as is)"
-        + (", or pass the path of a weights file as `weights=`." if file_name != CLASS_INDEX_FILE else "."))
+    try:
+        return file_utils.get_file(file_name, url, file_hash=file_hash, cache_subdir="models")
+    except OSError as e:
+        raise FileNotFoundError(
+            f"{what} is not cached and could not be downloaded ({e}). Download {url} and save it as {target} "
+            "(Keras caches the same file there, so a machine where Keras fetched it already works as is)"
+            + (", or pass the path of a weights file as `weights=`." if file_name != CLASS_INDEX_FILE else ".")
+        ) from None
 
 
 def weights_path(weights, file_name=None, url=None, file_hash=None, model_label="this model"):

@@ -1,10 +1,11 @@
 """Weight files of the applications: weights=<path> (legacy .h5, .weights.h5, whole-model .h5),
-weights="imagenet" from the Keras cache directory (found, checksum warning, absent -> a clear
-error naming the URL and the path), and the ImageNet helpers preprocess_input (the three modes,
+weights="imagenet" from the Keras cache directory (found, checksum warning, absent and not
+downloadable -> a clear error naming the URL and the path; downloaded from a local server), and the ImageNet helpers preprocess_input (the three modes,
 both data formats, numpy in place / tensors / symbolic inputs) and decode_predictions over a
 small generated class index."""
 import json
 import os
+import urllib.error
 
 import numpy as np
 import pytest
@@ -13,11 +14,20 @@ import pykeras
 from pykeras import applications
 from pykeras import backend as K
 from pykeras.applications import imagenet_utils
+from pykeras.utils import file_utils
+
+from file_server import local_http_server
+
+
+def _no_network(url, *args, **kwargs):
+    raise urllib.error.URLError("no network in this test")
 
 
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
-    """An empty Keras cache directory ($KERAS_HOME/models) for the test."""
+    """An empty Keras cache directory ($KERAS_HOME/models) for the test, with downloads failing
+    as they do offline (test_file_utils.py covers downloads themselves)."""
+    monkeypatch.setattr(file_utils.urllib.request, "urlopen", _no_network)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     models = tmp_path / "keras_home" / "models"
     models.mkdir(parents=True)
@@ -89,7 +99,7 @@ def test_missing_imagenet_file_says_where_to_put_it(keras_home):
             side = {"Xception": 99, "InceptionV3": 99, "MobileNet": 224}.get(name, 96)
             getattr(applications, name)(include_top=False, weights="imagenet", input_shape=(side, side, 3))
         message = str(info.value)
-        assert "does not download" in message
+        assert "could not be downloaded" in message and "no network in this test" in message
         assert url + file_name in message
         assert str(keras_home / file_name) in message
 
@@ -212,3 +222,20 @@ def test_decode_predictions_errors(keras_home, monkeypatch):
     assert "imagenet_class_index.json" in str(info.value)
     assert str(keras_home / "imagenet_class_index.json") in str(info.value)
     assert imagenet_utils.CLASS_INDEX_URL in str(info.value)
+
+
+def test_missing_imagenet_file_is_downloaded_into_the_cache(keras_home, tmp_path, monkeypatch):
+    source = applications.MobileNet(include_top=False, weights=None, input_shape=(128, 128, 3), alpha=0.25)
+    _randomize(source, 3)
+    served = tmp_path / "served"
+    served.mkdir()
+    file_name = "mobilenet_2_5_128_tf_no_top.h5"
+    source.save_weights(str(served / file_name))
+    monkeypatch.undo()  # the network again, and KERAS_HOME set anew below
+    monkeypatch.setenv("KERAS_HOME", str(keras_home.parent))
+    with local_http_server(served) as base_url:
+        monkeypatch.setattr(applications.mobilenet, "BASE_WEIGHT_PATH", base_url)
+        K.clear_session()
+        loaded = applications.MobileNet(include_top=False, weights="imagenet", input_shape=(128, 128, 3), alpha=0.25)
+    assert _same_weights(source, loaded)
+    assert (keras_home / file_name).read_bytes() == (served / file_name).read_bytes()
