@@ -25,30 +25,11 @@ other jobs the time slices the process did not get are left out. Runs with more 
 use the wall clock.
 """
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-import harness  # noqa: E402
 from harness import Case, main  # noqa: E402
 
-
-def _cpu_time_callable(fn, min_time=0.2, min_reps=5, max_reps=200, warmup=2):
-    """Median CPU seconds of the process per call (1-thread workers only)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - start < min_time):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
-
-
-if os.environ.get("PYKERAS_BENCH_CPU_TIME") == "1" and os.environ.get("OMP_NUM_THREADS") == "1":
-    harness.time_callable = _cpu_time_callable
 
 N = 4_194_304
 BIG = 33_554_432

@@ -276,6 +276,28 @@ def model_inputs(input_tensor, img_input):
     return source_inputs(input_tensor) if input_tensor is not None else img_input
 
 
+def classifier_or_pooling(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None)):
+    """The top of Xception, ResNet and InceptionV3: global average pooling ("avg_pool") and the
+    "predictions" Dense layer, or with include_top=False the optional global pooling."""
+    from pykeras import layers
+
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    return pooled(x, include_top, pooling, names=pool_names)
+
+
+def finish_model(input_tensor, img_input, outputs, name, weights_file):
+    """The functional Model from the network's inputs to `outputs`, with `weights_file` loaded
+    when there is one."""
+    from pykeras.models import Model
+
+    model = Model(model_inputs(input_tensor, img_input), outputs, name=name)
+    if weights_file is not None:
+        model.load_weights(weights_file)
+    return model
+
+
 def pooled(x, include_top, pooling, names=(None, None)):
     """include_top=False: the optional global pooling of the features ('avg' or 'max')."""
     from pykeras import layers

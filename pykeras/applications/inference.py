@@ -123,11 +123,7 @@ class InferenceModel(Functional):
         for node, released in zip(self._execution_plan, self._release):
             args, kwargs = node.fill_in(values)
             outputs = node.operation(*args, **kwargs)
-            if node._single_output:
-                values[id(node.output_tensors[0])] = outputs
-            else:
-                for t, y in zip(node.output_tensors, tree.flatten(outputs)):
-                    values[id(t)] = y
+            node.store_outputs(values, outputs)
             for tensor_id in released:
                 values.pop(tensor_id, None)
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs]) \
@@ -337,10 +333,6 @@ def optimize_for_inference(model):
             continue
         args, kwargs = node.fill_in(values)
         outputs = node.operation(*args, **kwargs)
-        if node._single_output:
-            values[id(node.output_tensors[0])] = outputs
-        else:
-            for t, y in zip(node.output_tensors, tree.flatten(outputs)):
-                values[id(t)] = y
+        node.store_outputs(values, outputs)
     outputs = tree.map_structure(lambda t: values[id(t)], model._outputs_struct)
     return InferenceModel(model._inputs_struct, outputs, name=name)

@@ -70,8 +70,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         depth_multiplier: depth multiplier of the depthwise convolutions (1 with ImageNet weights).
         dropout: dropout rate before the classifier.
         include_top: whether to include the classifier at the top.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file, looked up in
-            ~/.keras/models/; see pykeras.applications.imagenet_utils) or the path of a weights
+        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
+            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
             file (.h5 or .weights.h5) to load.
         input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
         pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
@@ -128,15 +128,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling)
-
-    from pykeras.models import Model
     if name is None:
         name = f"mobilenet_{alpha:0.2f}_{rows}"
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-
-    if path is not None:
-        model.load_weights(path)
-    return model
+    return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
 
 
 def preprocess_input(x, data_format=None):
@@ -144,6 +138,5 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """See pykeras.applications.imagenet_utils.decode_predictions."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+# The ImageNet class names of the top predictions (pykeras.applications.imagenet_utils).
+decode_predictions = imagenet_utils.decode_predictions

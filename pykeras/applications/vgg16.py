@@ -46,20 +46,15 @@ def build_vgg(convs_per_block, weights_name, include_top, weights, input_tensor,
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = imagenet_utils.pooled(x, include_top, pooling)
-
-    from pykeras.models import Model
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    if path is not None:
-        model.load_weights(path)
-    return model
+    return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
 
 
 _DOC = """
 
     Args:
         include_top: whether to include the 3 fully-connected layers at the top.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file, looked up in
-            ~/.keras/models/; see pykeras.applications.imagenet_utils) or the path of a weights
+        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
+            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
             file (.h5 or .weights.h5) to load.
         input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
         input_shape: optional (height, width, channels), only with include_top=False (otherwise
@@ -89,6 +84,5 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds, top=5):
-    """See pykeras.applications.imagenet_utils.decode_predictions."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+# The ImageNet class names of the top predictions (pykeras.applications.imagenet_utils).
+decode_predictions = imagenet_utils.decode_predictions

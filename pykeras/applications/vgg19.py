@@ -18,6 +18,5 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds, top=5):
-    """See pykeras.applications.imagenet_utils.decode_predictions."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+# The ImageNet class names of the top predictions (pykeras.applications.imagenet_utils).
+decode_predictions = imagenet_utils.decode_predictions

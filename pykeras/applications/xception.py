@@ -55,8 +55,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
 
     Args:
         include_top: whether to include the global pooling and the fully-connected classifier.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file, looked up in
-            ~/.keras/models/; see pykeras.applications.imagenet_utils) or the path of a weights
+        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
+            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
             file (.h5 or .weights.h5) to load.
         input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
         input_shape: optional (height, width, channels), only with include_top=False (otherwise
@@ -110,17 +110,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = _sepconv_bn(x, 2048, "block14_sepconv2")
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = imagenet_utils.pooled(x, include_top, pooling)
-
-    from pykeras.models import Model
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    if path is not None:
-        model.load_weights(path)
-    return model
+    x = imagenet_utils.classifier_or_pooling(x, include_top, pooling, classes, classifier_activation)
+    return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
 
 
 def preprocess_input(x, data_format=None):
@@ -128,6 +119,5 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """See pykeras.applications.imagenet_utils.decode_predictions."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+# The ImageNet class names of the top predictions (pykeras.applications.imagenet_utils).
+decode_predictions = imagenet_utils.decode_predictions

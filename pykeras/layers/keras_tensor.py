@@ -154,5 +154,13 @@ class Node:
             return values_by_id[id(x)] if isinstance(x, KerasTensor) else x
         return tree.map_structure(replace, self.call_args), tree.map_structure(replace, self.call_kwargs)
 
+    def store_outputs(self, values_by_id, outputs):
+        """Records the call's real outputs in values_by_id, keyed by id() of its KerasTensors."""
+        if self._single_output:
+            values_by_id[id(self.output_tensors[0])] = outputs
+        else:
+            for t, y in zip(self.output_tensors, tree.flatten(outputs)):
+                values_by_id[id(t)] = y
+
     def __repr__(self):
         return f"<Node {self.operation.name}: {len(self.input_tensors)} in, {len(self.output_tensors)} out>"

@@ -272,11 +272,7 @@ class Functional(Model):
             else:
                 args, kwargs = node.fill_in(values)
                 outputs = node.operation(*args, **kwargs)
-            if node._single_output:
-                values[id(node.output_tensors[0])] = outputs
-            else:
-                for t, y in zip(node.output_tensors, tree.flatten(outputs)):
-                    values[id(t)] = y
+            node.store_outputs(values, outputs)
         if isinstance(self._outputs_struct, KerasTensor):
             return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs])
