@@ -1,8 +1,8 @@
 """Combines repeated runs of one benchmark (their --markdown outputs) into one table per section.
 
 The machine is shared and noisy, so each benchmark is run several times and RESULTS.md quotes,
-for every row, the run whose ratio is the median of all runs (its times and rates), plus the
-lowest and highest ratio seen:
+for every row, the median of each cell over the runs (times, rates, and the ratio of each run),
+plus the lowest and highest ratio seen. One disturbed run then moves no figure.
 
     python bench/py/bench_gemm.py --threads 1 2 --markdown > run1.md   # (and run2.md, run3.md)
     python bench/py/combine_runs.py run1.md run2.md run3.md
@@ -29,11 +29,43 @@ def parse(path):
     return sections
 
 
-def ratio(cells):
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def value(cell):
+    """(number, kind) of a cell: kind 'time' (seconds), 'count' (with thousands commas), 'ratio',
+    'float'; None for text such as n/a."""
+    text = cell.strip()
     try:
-        return float(cells[-1].rstrip("x"))
+        if text.endswith("x"):
+            return float(text[:-1]), "ratio"
+        parts = text.split()
+        if len(parts) == 2 and parts[1] in _UNITS:
+            return float(parts[0]) * _UNITS[parts[1]], "time"
+        if "," in text:
+            return float(text.replace(",", "")), "count"
+        return float(text), "float"
     except ValueError:
         return None
+
+
+def fmt(number, kind):
+    if kind == "time":
+        if number < 1e-3:
+            return f"{number * 1e6:.1f} us"
+        return f"{number * 1e3:.3f} ms" if number < 1.0 else f"{number:.3f} s"
+    if kind == "count":
+        return f"{number:,.0f}"
+    if kind == "ratio":
+        return f"{number:.2f}x"
+    return f"{number:.1f}"
+
+
+def median_cell(cells):
+    parsed = [value(c) for c in cells]
+    if not parsed or any(p is None for p in parsed) or len({k for _, k in parsed}) != 1:
+        return cells[len(cells) // 2]
+    return fmt(statistics.median(n for n, _ in parsed), parsed[0][1])
 
 
 def combine(paths):
@@ -45,16 +77,11 @@ def combine(paths):
         out.append("|" + "---|" * (len(header) + 1))
         for name in rows:
             found = [r[section][1][name] for r in runs if section in r and name in r[section][1]]
-            rated = [(ratio(c), c) for c in found if ratio(c) is not None]
-            if not rated:
-                out.append("| " + " | ".join(found[0]) + " | |")
-                continue
-            rated.sort(key=lambda rc: rc[0])
-            median_cells = rated[(len(rated) - 1) // 2][1]
-            lo, hi = rated[0][0], rated[-1][0]
-            med = statistics.median(r for r, _ in rated)
-            median_cells = median_cells[:-1] + [f"{med:.2f}x"]
-            out.append("| " + " | ".join(median_cells) + f" | {lo:.2f}-{hi:.2f}x |")
+            cells = [name] + [median_cell([f[i] for f in found]) for i in range(1, len(found[0]))]
+            ratios = [value(f[-1]) for f in found]
+            ratios = [r for r, kind in (x for x in ratios if x is not None) if kind == "ratio"]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}x" if ratios else ""
+            out.append("| " + " | ".join(cells) + f" | {spread} |")
         out.append("")
     return "\n".join(out)
 
