@@ -34,7 +34,6 @@ from pykeras import backend as K
 from pykeras import layers
 from pykeras.backend import kernels
 from pykeras.layers import tree
-from pykeras.layers.keras_tensor import KerasTensor, any_symbolic
 from pykeras.models.functional import Functional
 
 
@@ -99,35 +98,7 @@ class FusedConv2D(layers.Layer):
 
 
 class InferenceModel(Functional):
-    """A functional model whose eager call drops each intermediate value after its last use."""
-
-    def _init_graph(self, inputs, outputs):
-        super()._init_graph(inputs, outputs)
-        last_use = {}
-        for step, node in enumerate(self._execution_plan):
-            for t in node.input_tensors:
-                last_use[id(t)] = step
-        keep = {id(t) for t in self._graph_outputs}
-        # Per step, the ids of the values no later step reads.
-        release = [[] for _ in self._execution_plan]
-        for tensor_id, step in last_use.items():
-            if tensor_id not in keep:
-                release[step].append(tensor_id)
-        self.__dict__["_release"] = release
-
-    def call(self, inputs, training=None, mask=None):
-        if any_symbolic(inputs) or mask is not None:
-            return super().call(inputs, training=training, mask=mask)
-        flat = self._standardize_inputs(inputs)
-        values = {id(ref): x for ref, x in zip(self._graph_inputs, flat)}
-        for node, released in zip(self._execution_plan, self._release):
-            args, kwargs = node.fill_in(values)
-            outputs = node.operation(*args, **kwargs)
-            node.store_outputs(values, outputs)
-            for tensor_id in released:
-                values.pop(tensor_id, None)
-        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs]) \
-            if not isinstance(self._outputs_struct, KerasTensor) else values[id(self._outputs_struct)]
+    """The functional model optimize_for_inference returns (its layers are inference-only)."""
 
 
 # ---- recognising the chains -----------------------------------------------------------------------

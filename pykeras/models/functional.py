@@ -109,6 +109,24 @@ def map_graph(inputs, outputs):
     return dict(nodes_by_depth), layers
 
 
+def release_plan(plan, graph_outputs):
+    """Per step of the execution plan, the ids of the values no later step reads (graph outputs
+    excepted). A call drops them at once, so an eager pass holds only the live activations: the
+    memory of the ones it dropped is reused, still in cache and mapped, by the next layers instead
+    of every call faulting in fresh pages for all of them (ResNet50 at batch 8 keeps ~350 MB
+    otherwise). Values the tape needs for the backward pass stay alive through the tape."""
+    last_use = {}
+    for step, node in enumerate(plan):
+        for t in node.input_tensors:
+            last_use[id(t)] = step
+    keep = {id(t) for t in graph_outputs}
+    release = [[] for _ in plan]
+    for tensor_id, step in last_use.items():
+        if tensor_id not in keep:
+            release[step].append(tensor_id)
+    return release
+
+
 class Functional(Model):
     """A Model defined by its input and output KerasTensors (lists and dicts allowed)."""
 
@@ -144,6 +162,7 @@ class Functional(Model):
         for depth in sorted(nodes_by_depth, reverse=True):
             plan.extend(node for node in nodes_by_depth[depth] if not node.is_input)
         d["_execution_plan"] = plan
+        d["_release"] = release_plan(plan, flat_outputs)
         self.built = True
         self._build_input_shape = tree.map_structure(lambda t: t.shape, inputs)
 
@@ -265,7 +284,8 @@ class Functional(Model):
                 if m is not None:
                     set_keras_mask(x, m)
         values = {id(ref): x for ref, x in zip(self._graph_inputs, flat)}
-        for node in self._execution_plan:
+        release = self._release
+        for step, node in enumerate(self._execution_plan):
             if node._single_input:
                 # The common node: one real tensor in, straight to the eager path.
                 outputs = node.operation._eager_call((values[id(node.call_args[0])],), {})
@@ -273,6 +293,8 @@ class Functional(Model):
                 args, kwargs = node.fill_in(values)
                 outputs = node.operation(*args, **kwargs)
             node.store_outputs(values, outputs)
+            for tensor_id in release[step]:
+                values.pop(tensor_id, None)
         if isinstance(self._outputs_struct, KerasTensor):
             return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._graph_outputs])

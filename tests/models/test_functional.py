@@ -213,3 +213,35 @@ def test_subclass_passing_inputs_and_outputs_becomes_functional():
     model = Wrapped()
     assert isinstance(model, Wrapped) and isinstance(model, models.Functional)
     assert model(np.ones((1, 3), np.float32)).shape == (1, 2)
+
+
+def test_eager_call_drops_intermediates_after_their_last_use():
+    """A functional call keeps only live activations: once no later layer reads a value, it is
+    released (its memory is reused by the next layers instead of growing with the depth)."""
+    import weakref
+
+    seen = {}
+
+    def remember(x):
+        seen["first"] = weakref.ref(x)
+        return x * 2.0
+
+    def check(x):
+        # remember's input (the first Dense's output) has no reader after remember ran.
+        seen["alive_at_check"] = seen["first"]() is not None
+        return x
+
+    inputs = keras.Input((4,))
+    h = layers.Dense(3)(inputs)
+    h = layers.Lambda(remember)(h)
+    h = layers.Dense(3)(h)
+    outputs = layers.Lambda(check)(h)
+    model = keras.Model(inputs, outputs)
+    y = model(np.ones((2, 4), np.float32))
+    assert seen["alive_at_check"] is False
+    assert np.asarray(y).shape == (2, 3)
+    # Under a tape, what the backward pass needs stays alive through the tape and gradients flow.
+    with K.GradientTape() as tape:
+        loss = K.sum(model(np.ones((2, 4), np.float32)))
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert all(g is not None for g in grads)
