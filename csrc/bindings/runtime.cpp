@@ -1,4 +1,4 @@
-// Bindings of the runtime: kernel path (ISA), threads, and the FMA peak probe.
+// Bindings of the runtime: kernel path (ISA), threads, the heap policy and the FMA peak probe.
 #include <chrono>
 #include <stdexcept>
 
@@ -7,6 +7,7 @@
 #include "bindings/common.h"
 #include "kernels/probe/probe.h"
 #include "runtime/cpu.h"
+#include "runtime/heap.h"
 #include "runtime/threading.h"
 
 namespace pyk::bind {
@@ -49,6 +50,11 @@ void bind_runtime(py::module_& m) {
     const Isa isa = parse_isa(name);  // std::invalid_argument -> ValueError
     set_active_isa(isa);
   }, py::arg("name"), "Selects the kernel path: 'generic', 'avx2' or 'avx512'.");
+  m.def("keep_freed_memory", [](int64_t bytes) {
+    if (bytes <= 0) throw py::value_error("keep_freed_memory: bytes must be > 0, got " + std::to_string(bytes));
+    return pyk::keep_freed_memory(static_cast<size_t>(bytes));
+  }, py::arg("bytes"),
+        "Keeps freed allocations up to `bytes` mapped for reuse (glibc); False where unsupported.");
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", [](int n) { set_num_threads(n); }, py::arg("n"));
   m.def("num_cpus", &num_cpus);

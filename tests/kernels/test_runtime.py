@@ -84,3 +84,41 @@ def test_default_threads_follow_omp_num_threads():
 def test_fma_probe_reports_a_positive_rate(isa):
     assert _core.runtime.fma_peak_gflops(1, 0.01) > 0.1
 
+
+
+# A child process allocates, fills and frees a 64 MiB array (above glibc's largest adaptive mmap
+# threshold) several times and prints the page faults of the last rounds.
+_REUSE = """
+import resource
+import numpy as np
+import pykeras
+faults = []
+for _ in range(6):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a = np.empty(16 << 20, np.float32)
+    a.fill(1.0)
+    del a
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(sum(faults[2:]))
+"""
+
+
+def _faults_of_reuse(env_value):
+    env = dict(os.environ, PYKERAS_MALLOC_TUNING=env_value)
+    out = subprocess.run([sys.executable, "-c", _REUSE], env=env, capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc heap policy")
+def test_freed_activations_stay_mapped():
+    # 64 MiB is 16,384 pages, or 32 transparent huge pages (numpy asks for them on large
+    # arrays): with glibc's defaults each of the 4 rounds counted faults them all in afresh.
+    assert _faults_of_reuse("0") >= 4 * 32
+    assert _faults_of_reuse("1") < 32
+
+
+def test_keep_freed_memory_rejects_bad_sizes():
+    assert _core.runtime.keep_freed_memory(config.HEAP_KEEP_BYTES) is True
+    with pytest.raises(ValueError, match="bytes must be > 0"):
+        _core.runtime.keep_freed_memory(0)
+    assert _core.runtime.keep_freed_memory(1 << 40) is False
