@@ -42,7 +42,7 @@ def value(cell):
         parts = text.split()
         if len(parts) == 2 and parts[1] in _UNITS:
             return float(parts[0]) * _UNITS[parts[1]], "time"
-        if "," in text:
+        if "," in text or (text.isdigit()):
             return float(text.replace(",", "")), "count"
         return float(text), "float"
     except ValueError:
