@@ -276,6 +276,31 @@ def model_inputs(input_tensor, img_input):
     return source_inputs(input_tensor) if input_tensor is not None else img_input
 
 
+def model_doc(title, default_size, min_size, preprocess, mode,
+              top="the global pooling and the fully-connected classifier"):
+    """The docstring of a model function with the arguments every ImageNet model shares."""
+    return f"""{title}
+
+    Args:
+        include_top: whether to include {top}.
+        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
+            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
+            file (.h5 or .weights.h5) to load.
+        input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
+        input_shape: optional (height, width, channels), only with include_top=False (otherwise
+            ({default_size}, {default_size}, 3)); at least {min_size}x{min_size}, 3 channels with
+            ImageNet weights.
+        pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
+        classes: number of classes (only with weights=None or a file when include_top=True).
+        classifier_activation: activation of the classifier (None gives the logits; pretrained
+            weights allow only None or "softmax").
+        name: the model's name.
+
+    Returns:
+        A functional Model. Inputs are preprocessed with `{preprocess}` ("{mode}" mode).
+    """
+
+
 def classifier_or_pooling(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None)):
     """The top of Xception, ResNet and InceptionV3: global average pooling ("avg_pool") and the
     "predictions" Dense layer, or with include_top=False the optional global pooling."""

@@ -86,25 +86,6 @@ def _module_8(x, i):
 
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
                 classifier_activation="softmax", name="inception_v3"):
-    """Instantiates the Inception v3 architecture (Keras's keras.applications.InceptionV3).
-
-    Args:
-        include_top: whether to include the global pooling and the fully-connected classifier.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
-            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
-            file (.h5 or .weights.h5) to load.
-        input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
-        input_shape: optional (height, width, channels), only with include_top=False (otherwise
-            (299, 299, 3)); at least 75x75, 3 channels with ImageNet weights.
-        pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
-        classes: number of classes (only with weights=None or a file when include_top=True).
-        classifier_activation: activation of the classifier (None gives the logits; pretrained
-            weights allow only None or "softmax").
-        name: the model's name.
-
-    Returns:
-        A functional Model. Inputs are preprocessed with `inception_v3.preprocess_input` ("tf").
-    """
     imagenet_utils.check_weights_argument(weights, include_top, classes)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
                                                     data_format=K.image_data_format(), require_flatten=include_top,
@@ -159,6 +140,11 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
 
     x = imagenet_utils.classifier_or_pooling(x, include_top, pooling, classes, classifier_activation)
     return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
+
+
+InceptionV3.__doc__ = imagenet_utils.model_doc(
+    "Instantiates the Inception v3 architecture (Keras's keras.applications.InceptionV3).", 299, 75,
+    "inception_v3.preprocess_input", "tf")
 
 
 def preprocess_input(x, data_format=None):

@@ -103,25 +103,6 @@ def _resnet_v1(blocks, weights_name, include_top, weights, input_tensor, input_s
                   pooling=pooling, classes=classes, classifier_activation=classifier_activation)
 
 
-_DOC = """
-
-    Args:
-        include_top: whether to include the global pooling and the fully-connected classifier.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
-            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
-            file (.h5 or .weights.h5) to load.
-        input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
-        input_shape: optional (height, width, channels), only with include_top=False (otherwise
-            (224, 224, 3)); at least 32x32, 3 channels with ImageNet weights.
-        pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
-        classes: number of classes (only with weights=None or a file when include_top=True).
-        classifier_activation: activation of the classifier (None gives the logits; pretrained
-            weights allow only None or "softmax").
-        name: the model's name.
-
-    Returns:
-        A functional Model. Inputs are preprocessed with `resnet.preprocess_input` ("caffe" mode).
-    """
 
 
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -142,9 +123,10 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
                       classifier_activation, name)
 
 
-ResNet50.__doc__ = "Instantiates the ResNet50 architecture (Keras's keras.applications.ResNet50)." + _DOC
-ResNet101.__doc__ = "Instantiates the ResNet101 architecture (Keras's keras.applications.ResNet101)." + _DOC
-ResNet152.__doc__ = "Instantiates the ResNet152 architecture (Keras's keras.applications.ResNet152)." + _DOC
+for _model in (ResNet50, ResNet101, ResNet152):
+    _model.__doc__ = imagenet_utils.model_doc(
+        f"Instantiates the {_model.__name__} architecture (Keras's keras.applications.{_model.__name__}).", 224, 32,
+        "resnet.preprocess_input", "caffe")
 
 
 def preprocess_input(x, data_format=None):

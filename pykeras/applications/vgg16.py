@@ -49,25 +49,9 @@ def build_vgg(convs_per_block, weights_name, include_top, weights, input_tensor,
     return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
 
 
-_DOC = """
-
-    Args:
-        include_top: whether to include the 3 fully-connected layers at the top.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
-            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
-            file (.h5 or .weights.h5) to load.
-        input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
-        input_shape: optional (height, width, channels), only with include_top=False (otherwise
-            (224, 224, 3)); at least 32x32, 3 channels with ImageNet weights.
-        pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
-        classes: number of classes (only with weights=None or a file when include_top=True).
-        classifier_activation: activation of the classifier (None gives the logits; pretrained
-            weights allow only None or "softmax").
-        name: the model's name.
-
-    Returns:
-        A functional Model. Inputs are preprocessed with `preprocess_input` ("caffe" mode).
-    """
+def _doc(name):
+    return imagenet_utils.model_doc(f"Instantiates the {name} model (Keras's keras.applications.{name}).", 224, 32,
+                                    "preprocess_input", "caffe", top="the 3 fully-connected layers at the top")
 
 
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -76,7 +60,7 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
                      classifier_activation, name)
 
 
-VGG16.__doc__ = "Instantiates the VGG16 model (Keras's keras.applications.VGG16)." + _DOC
+VGG16.__doc__ = _doc("VGG16")
 
 
 def preprocess_input(x, data_format=None):

@@ -1,7 +1,7 @@
 """VGG19, layer for layer as keras.applications builds it: VGG16's design (see vgg16.py) with
 four convolutions in blocks 3, 4 and 5 (block3_conv4, block4_conv4, block5_conv4)."""
 from pykeras.applications import imagenet_utils
-from pykeras.applications.vgg16 import _DOC, build_vgg
+from pykeras.applications.vgg16 import _doc, build_vgg
 
 
 def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
@@ -10,7 +10,7 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
                      classifier_activation, name)
 
 
-VGG19.__doc__ = "Instantiates the VGG19 model (Keras's keras.applications.VGG19)." + _DOC
+VGG19.__doc__ = _doc("VGG19")
 
 
 def preprocess_input(x, data_format=None):

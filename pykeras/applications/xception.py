@@ -51,25 +51,6 @@ def _downsampling_block(x, filters_in, filters_out, block, relu_first=True):
 
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
              classifier_activation="softmax", name="xception"):
-    """Instantiates the Xception architecture (Keras's keras.applications.Xception).
-
-    Args:
-        include_top: whether to include the global pooling and the fully-connected classifier.
-        weights: None (random initialization), "imagenet" (Keras's pretrained file from the Keras
-            cache ~/.keras/models/, downloaded there when missing) or the path of a weights
-            file (.h5 or .weights.h5) to load.
-        input_tensor: optional KerasTensor (output of `Input()`) to use as the image input.
-        input_shape: optional (height, width, channels), only with include_top=False (otherwise
-            (299, 299, 3)); at least 71x71, 3 channels with ImageNet weights.
-        pooling: with include_top=False: None (4D feature maps), "avg" or "max" (global pooling).
-        classes: number of classes (only with weights=None or a file when include_top=True).
-        classifier_activation: activation of the classifier (None gives the logits; pretrained
-            weights allow only None or "softmax").
-        name: the model's name.
-
-    Returns:
-        A functional Model. Inputs are preprocessed with `xception.preprocess_input` ("tf" mode).
-    """
     imagenet_utils.check_weights_argument(weights, include_top, classes)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=71,
                                                     data_format=K.image_data_format(), require_flatten=include_top,
@@ -112,6 +93,11 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
 
     x = imagenet_utils.classifier_or_pooling(x, include_top, pooling, classes, classifier_activation)
     return imagenet_utils.finish_model(input_tensor, img_input, x, name, path)
+
+
+Xception.__doc__ = imagenet_utils.model_doc(
+    "Instantiates the Xception architecture (Keras's keras.applications.Xception).", 299, 71,
+    "xception.preprocess_input", "tf")
 
 
 def preprocess_input(x, data_format=None):
