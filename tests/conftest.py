@@ -4,11 +4,17 @@
 forces, so that CI can run the whole suite on a lower path); `threads` runs it on 1 and 2
 threads. Both restore the previous setting afterwards.
 """
-import pytest
+import os
 
-import pykeras
-from isa_paths import supported_isas
-from pykeras import config
+# Keras 3, the reference some tests compare against, runs on JAX here (its default backend,
+# TensorFlow, is not a test dependency). Set before any test imports keras.
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import pytest  # noqa: E402
+
+import pykeras  # noqa: E402
+from isa_paths import supported_isas  # noqa: E402
+from pykeras import config  # noqa: E402
 
 
 @pytest.fixture(params=supported_isas())
