@@ -37,6 +37,50 @@ class _SpatialLayer(Layer):
 
     rank = None
 
+    def _init_window(self, kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                     allow_causal=False):
+        """Sets and checks the arguments every convolution shares (window, padding, activation)."""
+        rank = self.rank
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = standardize_padding(padding, allow_causal=allow_causal)
+        self.data_format = channels_last_only(data_format)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def _init_weight_args(self, **weights):
+        """weights: name -> (initializer, regularizer, constraint), set as <name>_initializer, ...
+        (e.g. kernel=..., bias=...); the order is the config's order."""
+        self._weight_names = tuple(weights)
+        for name, (initializer, regularizer, constraint) in weights.items():
+            setattr(self, f"{name}_initializer", initializers.get(initializer))
+            setattr(self, f"{name}_regularizer", regularizers.get(regularizer))
+            setattr(self, f"{name}_constraint", constraints.get(constraint))
+
+    def _window_config(self):
+        return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate}
+
+    def _activation_and_weight_config(self):
+        """activation, use_bias, then the weights' initializers, regularizers (and the activity
+        regularizer) and constraints, in Keras's order."""
+        names = self._weight_names
+        config = {"activation": activations.serialize(self.activation), "use_bias": self.use_bias}
+        config.update({f"{n}_initializer": initializers.serialize(getattr(self, f"{n}_initializer")) for n in names})
+        config.update({f"{n}_regularizer": regularizers.serialize(getattr(self, f"{n}_regularizer")) for n in names})
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        config.update({f"{n}_constraint": constraints.serialize(getattr(self, f"{n}_constraint")) for n in names})
+        return config
+
+    def _spatial_output_shape(self, input_shape):
+        return tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
+                     zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+
     def _input_channels(self, input_shape):
         input_shape = tuple(input_shape)
         if len(input_shape) != self.rank + 2:
@@ -53,6 +97,16 @@ class _SpatialLayer(Layer):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): computed output size would be zero or "
                              f"negative. Received input shape={tuple(input_shape)}, kernel shape={kernel_shape}, "
                              f"dilation_rate={self.dilation_rate}, strides={self.strides}, padding={self.padding!r}.")
+
+    def _run(self, op, inputs, *args, **kwargs):
+        """op(inputs, *args, activation=..., **kwargs) with the layer's activation fused into the
+        kernel when it can be, applied afterwards otherwise; backend ValueErrors name the layer."""
+        fused = activations.fusable_name(self.activation)
+        try:
+            outputs = op(inputs, *args, activation=fused, **kwargs)
+        except ValueError as e:
+            raise self._op_error(inputs, e) from None
+        return outputs if fused is not None else self.activation(outputs)
 
     def _op_error(self, inputs, error):
         """A backend ValueError re-raised with the layer's name and the input shape."""
@@ -79,25 +133,12 @@ class _Conv(_SpatialLayer):
         if self.filters % groups != 0:
             raise ValueError(f"The number of filters must be evenly divisible by the number of groups. "
                              f"Received: groups={groups}, filters={filters}.")
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding, allow_causal=rank == 1)
-        self.data_format = channels_last_only(data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                          allow_causal=rank == 1)
+        self._init_weight_args(kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                               bias=(bias_initializer, bias_regularizer, bias_constraint))
         if lora_rank:
             raise ValueError(f"LoRA (lora_rank={lora_rank}) is not supported by pykeras convolution layers.")
-        self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -116,38 +157,20 @@ class _Conv(_SpatialLayer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
     def call(self, inputs):
-        fused = activations.fusable_name(self.activation)
-        try:
-            outputs = K.nn.conv(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                                dilation_rate=self.dilation_rate, groups=self.groups, activation=fused)
-        except ValueError as e:
-            raise self._op_error(inputs, e) from None
-        return outputs if fused is not None else self.activation(outputs)
+        return self._run(K.nn.conv, inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+                         dilation_rate=self.dilation_rate, groups=self.groups)
 
     def compute_output_shape(self, input_shape):
-        spatial = tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                        zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        spatial = self._spatial_output_shape(input_shape)
         return (input_shape[0],) + spatial + (self.filters,)
 
     def get_config(self):
         config = super().get_config()
         config.update({
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
+            **self._window_config(),
             "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._activation_and_weight_config(),
         })
         return config
 
@@ -206,25 +229,10 @@ class _DepthwiseConv(_SpatialLayer):
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        rank = self.rank
         self.depth_multiplier = _check_filters("depth_multiplier", depth_multiplier)
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding)
-        self.data_format = channels_last_only(data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
+        self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias)
+        self._init_weight_args(depthwise=(depthwise_initializer, depthwise_regularizer, depthwise_constraint),
+                               bias=(bias_initializer, bias_regularizer, bias_constraint))
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -246,17 +254,11 @@ class _DepthwiseConv(_SpatialLayer):
         return self.kernel
 
     def call(self, inputs):
-        fused = activations.fusable_name(self.activation)
-        try:
-            outputs = K.nn.depthwise_conv(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                                          dilation_rate=self.dilation_rate, activation=fused)
-        except ValueError as e:
-            raise self._op_error(inputs, e) from None
-        return outputs if fused is not None else self.activation(outputs)
+        return self._run(K.nn.depthwise_conv, inputs, self.kernel, self.bias, strides=self.strides,
+                         padding=self.padding, dilation_rate=self.dilation_rate)
 
     def compute_output_shape(self, input_shape):
-        spatial = tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                        zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        spatial = self._spatial_output_shape(input_shape)
         channels = input_shape[-1]
         return (input_shape[0],) + spatial + (None if channels is None else channels * self.depth_multiplier,)
 
@@ -264,20 +266,8 @@ class _DepthwiseConv(_SpatialLayer):
         config = super().get_config()
         config.update({
             "depth_multiplier": self.depth_multiplier,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._window_config(),
+            **self._activation_and_weight_config(),
         })
         return config
 
@@ -319,29 +309,12 @@ class _SeparableConv(_SpatialLayer):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        rank = self.rank
         self.depth_multiplier = _check_filters("depth_multiplier", depth_multiplier)
         self.filters = _check_filters("filters", filters)
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding)
-        self.data_format = channels_last_only(data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
+        self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias)
+        self._init_weight_args(depthwise=(depthwise_initializer, depthwise_regularizer, depthwise_constraint),
+                               pointwise=(pointwise_initializer, pointwise_regularizer, pointwise_constraint),
+                               bias=(bias_initializer, bias_regularizer, bias_constraint))
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -363,18 +336,11 @@ class _SeparableConv(_SpatialLayer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
     def call(self, inputs):
-        fused = activations.fusable_name(self.activation)
-        try:
-            outputs = K.nn.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel, self.bias,
-                                          strides=self.strides, padding=self.padding,
-                                          dilation_rate=self.dilation_rate, activation=fused)
-        except ValueError as e:
-            raise self._op_error(inputs, e) from None
-        return outputs if fused is not None else self.activation(outputs)
+        return self._run(K.nn.separable_conv, inputs, self.depthwise_kernel, self.pointwise_kernel, self.bias,
+                         strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate)
 
     def compute_output_shape(self, input_shape):
-        spatial = tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                        zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        spatial = self._spatial_output_shape(input_shape)
         return (input_shape[0],) + spatial + (self.filters,)
 
     def get_config(self):
@@ -382,23 +348,8 @@ class _SeparableConv(_SpatialLayer):
         config.update({
             "depth_multiplier": self.depth_multiplier,
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._window_config(),
+            **self._activation_and_weight_config(),
         })
         return config
 
@@ -442,31 +393,17 @@ class _ConvTranspose(_SpatialLayer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         rank = self.rank
         self.filters = _check_filters("filters", filters)
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding)
+        self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias)
+        self._init_weight_args(kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                               bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.output_padding = None if output_padding is None else \
             standardize_tuple(output_padding, rank, "output_padding", allow_zero=True)
-        self.data_format = channels_last_only(data_format)
         if self.output_padding is not None:
             for i, (op, s) in enumerate(zip(self.output_padding, self.strides)):
                 if op >= s:
                     raise ValueError(f"`output_padding` must be strictly less than `strides` for all dimensions. "
                                      f"At dimension {i}, `output_padding` is {op} but `strides` is {s}. Received: "
                                      f"output_padding={self.output_padding}, strides={self.strides}")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -480,14 +417,8 @@ class _ConvTranspose(_SpatialLayer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
 
     def call(self, inputs):
-        fused = activations.fusable_name(self.activation)
-        try:
-            outputs = K.nn.conv_transpose(inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                                          output_padding=self.output_padding, dilation_rate=self.dilation_rate,
-                                          activation=fused)
-        except ValueError as e:
-            raise self._op_error(inputs, e) from None
-        return outputs if fused is not None else self.activation(outputs)
+        return self._run(K.nn.conv_transpose, inputs, self.kernel, self.bias, strides=self.strides,
+                         padding=self.padding, output_padding=self.output_padding, dilation_rate=self.dilation_rate)
 
     def compute_output_shape(self, input_shape):
         output_padding = self.output_padding or (None,) * self.rank
@@ -499,21 +430,9 @@ class _ConvTranspose(_SpatialLayer):
         config = super().get_config()
         config.update({
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
+            **self._window_config(),
             "output_padding": self.output_padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._activation_and_weight_config(),
         })
         return config
 
