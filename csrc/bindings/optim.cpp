@@ -249,6 +249,19 @@ optim::Hyper base_hyper(float learning_rate, float epsilon, const char* fn) {
   return h;
 }
 
+// The hyper-parameters of the Adam family (Adam, Adamax, Nadam): bias corrections need the step.
+optim::Hyper adam_family_hyper(float learning_rate, float epsilon, int64_t step, float beta_1, float beta_2,
+                               const char* fn) {
+  optim::Hyper h = base_hyper(learning_rate, epsilon, fn);
+  require_step(step, fn);
+  require_finite(beta_1, fn, "beta_1");
+  require_finite(beta_2, fn, "beta_2");
+  h.step = step;
+  h.beta_1 = beta_1;
+  h.beta_2 = beta_2;
+  return h;
+}
+
 // ------------------------------------------------------------------------------ clipping helpers
 struct ArrayCall {
   std::vector<ArrayRef> arrays;
@@ -365,13 +378,7 @@ void bind_optim(py::module_& m) {
                           float learning_rate, float beta_1, float beta_2, float epsilon, bool amsgrad,
                           const py::object& weight_decay) {
     const char* fn = "adam_update";
-    optim::Hyper h = base_hyper(learning_rate, epsilon, fn);
-    require_step(step, fn);
-    require_finite(beta_1, fn, "beta_1");
-    require_finite(beta_2, fn, "beta_2");
-    h.step = step;
-    h.beta_1 = beta_1;
-    h.beta_2 = beta_2;
+    optim::Hyper h = adam_family_hyper(learning_rate, epsilon, step, beta_1, beta_2, fn);
     h.amsgrad = amsgrad;
     UpdateCall call(fn, params, grads);
     call.slot(0, momentums, "momentums", true, "");
@@ -387,13 +394,7 @@ void bind_optim(py::module_& m) {
                             const py::object& norms, int64_t step, float learning_rate, float beta_1, float beta_2,
                             float epsilon, const py::object& weight_decay) {
     const char* fn = "adamax_update";
-    optim::Hyper h = base_hyper(learning_rate, epsilon, fn);
-    require_step(step, fn);
-    require_finite(beta_1, fn, "beta_1");
-    require_finite(beta_2, fn, "beta_2");
-    h.step = step;
-    h.beta_1 = beta_1;
-    h.beta_2 = beta_2;
+    optim::Hyper h = adam_family_hyper(learning_rate, epsilon, step, beta_1, beta_2, fn);
     UpdateCall call(fn, params, grads);
     call.slot(0, momentums, "momentums", true, "");
     call.slot(1, norms, "norms", true, "");
@@ -407,13 +408,7 @@ void bind_optim(py::module_& m) {
                            const py::object& velocities, int64_t step, float learning_rate, float beta_1,
                            float beta_2, float epsilon, const py::object& weight_decay) {
     const char* fn = "nadam_update";
-    optim::Hyper h = base_hyper(learning_rate, epsilon, fn);
-    require_step(step, fn);
-    require_finite(beta_1, fn, "beta_1");
-    require_finite(beta_2, fn, "beta_2");
-    h.step = step;
-    h.beta_1 = beta_1;
-    h.beta_2 = beta_2;
+    optim::Hyper h = adam_family_hyper(learning_rate, epsilon, step, beta_1, beta_2, fn);
     UpdateCall call(fn, params, grads);
     call.slot(0, momentums, "momentums", true, "");
     call.slot(1, velocities, "velocities", true, "");
