@@ -397,29 +397,26 @@ XentRows xent_rows(const py::array& logits, int64_t axis, const char* fn) {
   return r;
 }
 
-py::object dense_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
-                      int64_t axis, bool want_loss, bool want_grad, const py::object& out, const char* fn) {
-  py::array logits = as_f32_array(logits_obj, fn, "logits");
-  py::array labels = as_f32_array(labels_obj, fn, "labels");
-  require_shape(labels, shape_of(logits), fn, "labels");
-  XentRows r = xent_rows(logits, axis, fn);
-  if (r.moved) labels = moveaxis_copy(labels, r.axis, -1);
-  py::array dloss;  // kept alive for the kernel
-  const float* dloss_ptr = nullptr;
-  if (!dloss_obj.is_none()) {
-    dloss = as_f32_array(dloss_obj, fn, "dloss");
-    require_shape(dloss, r.loss_shape, fn, "dloss");
-    dloss_ptr = in_ptr(dloss);
-  }
-  py::array loss = py::array_t<float>(r.loss_shape);
-  py::array grad;
-  if (want_grad) grad = (r.moved || out.is_none()) ? py::array(py::array_t<float>(shape_of(r.logits))) : output(out, shape_of(logits), fn);
-  if (want_grad && r.moved && !out.is_none()) output(out, shape_of(logits), fn);  // validate early
-  {
-    py::gil_scoped_release nogil;
-    eltwise::table().softmax_xent(r.rows, in_ptr(r.logits), in_ptr(labels), dloss_ptr,
-                                  out_ptr(loss), want_grad ? out_ptr(grad) : nullptr);
-  }
+// The optional upstream gradient of the loss, of `shape` (null when absent); `keep` holds it alive.
+const float* optional_dloss(const py::object& dloss_obj, const Shape& shape, py::array& keep, const char* fn) {
+  if (dloss_obj.is_none()) return nullptr;
+  keep = as_f32_array(dloss_obj, fn, "dloss");
+  require_shape(keep, shape, fn, "dloss");
+  return in_ptr(keep);
+}
+
+// Where the kernel writes the logits' gradient: `out` itself unless the class axis was moved, in
+// which case a scratch array in the moved layout (`out`, when given, is validated now and
+// filled by xent_result).
+py::array xent_grad_buffer(const XentRows& r, const py::array& logits, const py::object& out, const char* fn) {
+  if (!r.moved) return out.is_none() ? py::array(py::array_t<float>(shape_of(logits))) : output(out, shape_of(logits), fn);
+  if (!out.is_none()) output(out, shape_of(logits), fn);
+  return py::array_t<float>(shape_of(r.logits));
+}
+
+// What the caller asked for: the loss, the gradient (its class axis moved back into place), or both.
+py::object xent_result(const XentRows& r, const py::array& logits, py::array loss, py::array grad, bool want_loss,
+                       bool want_grad, const py::object& out, const char* fn) {
   if (want_grad && r.moved) {
     grad = moveaxis_copy(grad, -1, r.axis);
     if (!out.is_none()) {
@@ -431,6 +428,26 @@ py::object dense_xent(const py::object& logits_obj, const py::object& labels_obj
   if (want_loss && want_grad) return py::make_tuple(loss, grad);
   if (want_grad) return grad;
   return loss;
+}
+
+py::object dense_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
+                      int64_t axis, bool want_loss, bool want_grad, const py::object& out, const char* fn) {
+  py::array logits = as_f32_array(logits_obj, fn, "logits");
+  py::array labels = as_f32_array(labels_obj, fn, "labels");
+  require_shape(labels, shape_of(logits), fn, "labels");
+  XentRows r = xent_rows(logits, axis, fn);
+  if (r.moved) labels = moveaxis_copy(labels, r.axis, -1);
+  py::array dloss;  // kept alive for the kernel
+  const float* dloss_ptr = optional_dloss(dloss_obj, r.loss_shape, dloss, fn);
+  py::array loss = py::array_t<float>(r.loss_shape);
+  py::array grad;
+  if (want_grad) grad = xent_grad_buffer(r, logits, out, fn);
+  {
+    py::gil_scoped_release nogil;
+    eltwise::table().softmax_xent(r.rows, in_ptr(r.logits), in_ptr(labels), dloss_ptr,
+                                  out_ptr(loss), want_grad ? out_ptr(grad) : nullptr);
+  }
+  return xent_result(r, logits, loss, grad, want_loss, want_grad, out, fn);
 }
 
 // Integer labels: int32 or int64 of shape logits.shape without the class axis, each in
@@ -464,16 +481,10 @@ py::object sparse_xent(const py::object& logits_obj, const py::object& labels_ob
     }
   }
   py::array dloss;  // kept alive for the kernel
-  const float* dloss_ptr = nullptr;
-  if (!dloss_obj.is_none()) {
-    dloss = as_f32_array(dloss_obj, fn, "dloss");
-    require_shape(dloss, r.loss_shape, fn, "dloss");
-    dloss_ptr = in_ptr(dloss);
-  }
+  const float* dloss_ptr = optional_dloss(dloss_obj, r.loss_shape, dloss, fn);
   py::array loss = py::array_t<float>(r.loss_shape);
   py::array grad;
-  if (want_grad) grad = (r.moved || out.is_none()) ? py::array(py::array_t<float>(shape_of(r.logits))) : output(out, shape_of(logits), fn);
-  if (want_grad && r.moved && !out.is_none()) output(out, shape_of(logits), fn);
+  if (want_grad) grad = xent_grad_buffer(r, logits, out, fn);
   {
     py::gil_scoped_release nogil;
     const float* d = dloss_ptr;
@@ -486,17 +497,7 @@ py::object sparse_xent(const py::object& logits_obj, const py::object& labels_ob
                                                ignore, d, out_ptr(loss), g);
     }
   }
-  if (want_grad && r.moved) {
-    grad = moveaxis_copy(grad, -1, r.axis);
-    if (!out.is_none()) {
-      py::array o = output(out, shape_of(logits), fn);
-      std::memcpy(o.mutable_data(), grad.data(), static_cast<size_t>(grad.size()) * sizeof(float));
-      grad = o;
-    }
-  }
-  if (want_loss && want_grad) return py::make_tuple(loss, grad);
-  if (want_grad) return grad;
-  return loss;
+  return xent_result(r, logits, loss, grad, want_loss, want_grad, out, fn);
 }
 
 py::object sigmoid_xent(const py::object& logits_obj, const py::object& labels_obj, const py::object& dloss_obj,
@@ -505,12 +506,7 @@ py::object sigmoid_xent(const py::object& logits_obj, const py::object& labels_o
   py::array labels = as_f32_array(labels_obj, fn, "labels");
   require_shape(labels, shape_of(logits), fn, "labels");
   py::array dloss;  // kept alive for the kernel
-  const float* dloss_ptr = nullptr;
-  if (!dloss_obj.is_none()) {
-    dloss = as_f32_array(dloss_obj, fn, "dloss");
-    require_shape(dloss, shape_of(logits), fn, "dloss");
-    dloss_ptr = in_ptr(dloss);
-  }
+  const float* dloss_ptr = optional_dloss(dloss_obj, shape_of(logits), dloss, fn);
   // The backward-only entry writes the loss to a scratch array.
   py::array loss = py::array_t<float>(shape_of(logits));
   py::array grad;
