@@ -512,6 +512,16 @@ def _tuple(v, n, name, what):
     return v
 
 
+def _conv_bias(bias, channels, name):
+    """The value of an optional convolution bias, checked to hold one entry per output channel."""
+    if bias is None:
+        return None
+    bv = value(bias)
+    if bv.shape != (channels,):
+        raise ValueError(f"{name}: bias of shape {bv.shape} does not match {channels} output channels")
+    return bv
+
+
 def _padding(padding, name):
     p = str(padding).lower()
     if p not in ("valid", "same", "causal"):
@@ -572,11 +582,7 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, grou
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    bv = None
-    if bias is not None:
-        bv = value(bias)
-        if bv.shape != (wv.shape[-1],):
-            raise ValueError(f"conv: bias of shape {bv.shape} does not match {wv.shape[-1]} output channels")
+    bv = _conv_bias(bias, wv.shape[-1], "conv")
     y = kernels.conv_forward(xv, wv, bv, strides, dil, pads, groups, act, alpha)
     out = wrap(y)
     if _active:
@@ -605,12 +611,7 @@ def depthwise_conv(x, depthwise_kernel, bias=None, strides=1, padding="valid", d
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    bv = None
-    if bias is not None:
-        bv = value(bias)
-        if bv.shape != (wv.shape[-2] * wv.shape[-1],):
-            raise ValueError(f"depthwise_conv: bias of shape {bv.shape} does not match "
-                             f"{wv.shape[-2] * wv.shape[-1]} output channels")
+    bv = _conv_bias(bias, wv.shape[-2] * wv.shape[-1], "depthwise_conv")
     y = kernels.depthwise_forward(xv, wv, bv, strides, dil, pads, act, alpha)
     out = wrap(y)
     if _active:
@@ -642,11 +643,7 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, 
     if xv.dtype != dv.dtype:
         xv = xv.astype(dv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    bv = None
-    if bias is not None:
-        bv = value(bias)
-        if bv.shape != (pv.shape[-1],):
-            raise ValueError(f"separable_conv: bias of shape {bv.shape} does not match {pv.shape[-1]} output channels")
+    bv = _conv_bias(bias, pv.shape[-1], "separable_conv")
     y = kernels.separable_forward(xv, dv, pv, bv, strides, dil, pads, act, alpha)
     out = wrap(y)
     if _active:
@@ -686,11 +683,7 @@ def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padd
     if xv.dtype != wv.dtype:
         xv = xv.astype(wv.dtype)
     act, alpha, after = _resolve_activation(activation)
-    bv = None
-    if bias is not None:
-        bv = value(bias)
-        if bv.shape != (wv.shape[-2],):
-            raise ValueError(f"conv_transpose: bias of shape {bv.shape} does not match {wv.shape[-2]} output channels")
+    bv = _conv_bias(bias, wv.shape[-2], "conv_transpose")
     y = kernels.conv_transpose_forward(xv, wv, bv, strides, p, out_pad, dil, act, alpha)
     out = wrap(y)
     if _active:
