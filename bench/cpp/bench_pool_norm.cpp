@@ -1,6 +1,6 @@
 // Pooling, batch normalization and optimizer kernels: memory-bound, so reported in GB/s of
 // the bytes each pass must read and write (the minimum traffic, not counting write-allocate).
-// Shapes: the ANCHORS.md workloads, (32, 32, 32, 64) NHWC, and Adam over 1.2M parameters.
+// Shapes: the reference workloads, (32, 32, 32, 64) NHWC, and Adam over 1.2M parameters.
 #include <cstdint>
 #include <vector>
 

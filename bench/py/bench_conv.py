@@ -1,6 +1,6 @@
 """Convolutions in pykeras, PyTorch (channels_last, oneDNN) and Keras 3 on JAX (forward only).
 
-Rows (fp32, no bias, as in /work/shared/ANCHORS.md):
+Rows (fp32, no bias):
   a  3x3, batch 32, 32x32x64 -> 64, stride 1, same
   b  3x3, batch 8, 56x56x64 -> 128, stride 1, same
   c  1x1, batch 32, 32x32x64 -> 128

@@ -1,6 +1,6 @@
 """Pooling and batch normalization against PyTorch (channels_last) and Keras 3 on JAX.
 
-Workloads (ANCHORS.md): MaxPooling2D 2x2 on (32, 32, 32, 64) NHWC, forward and forward+backward;
+Workloads: MaxPooling2D 2x2 on (32, 32, 32, 64) NHWC, forward and forward+backward;
 BatchNormalization training forward+backward on (32, 32, 32, 64) (batch statistics, moving
 statistics update, gradients of input, gamma and beta); also AveragePooling2D 3x3/2 'same' and
 BatchNormalization inference on the same tensor. Each library preallocates its buffers where

@@ -58,7 +58,7 @@ def _describe(model):
 
 
 STRUCTURE_CASES = [
-    # VGG's default input only makes the classifier's first layer larger (ANCHORS.md's count is
+    # VGG's default input only makes the classifier's first layer larger (the published count is
     # checked in test_applications_structure.py); 32x32 keeps the 100M-parameter layer out.
     ("Xception", {}), ("VGG16", {"input_shape": (32, 32, 3)}), ("VGG19", {"input_shape": (32, 32, 3)}),
     ("ResNet50", {}), ("InceptionV3", {}), ("MobileNet", {}),

@@ -1,4 +1,4 @@
-"""keras.applications structures: parameter and layer counts against Keras 3's (ANCHORS.md),
+"""keras.applications structures: parameter and layer counts against Keras 3's,
 Keras's layer names, the include_top / pooling / input variants, MobileNet's width and depth
 multipliers (against a parameter-count formula), Keras's argument checks and error messages, and
 one small-batch 224x224 forward pass for ResNet50 and MobileNet."""
@@ -13,7 +13,7 @@ from pykeras import applications
 from pykeras import backend as K
 from pykeras import layers
 
-# keras.applications with weights=None, default input, include_top=True (ANCHORS.md):
+# keras.applications with weights=None, default input, include_top=True, as Keras 3 reports them:
 # (params, trainable, non-trainable, len(model.layers), model name, input side).
 KERAS_STRUCTURE = {
     "Xception": (22_910_480, 22_855_952, 54_528, 134, "xception", 299),
