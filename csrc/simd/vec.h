@@ -99,6 +99,11 @@ inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
   const __m128i ones = _mm_maskz_set1_epi8(a.m, 1);
   _mm_mask_storeu_epi8(p, first_n(n), ones);
 }
+// The mask of the first n bytes at p (nonzero: lane set; lanes from n on clear); reads only n bytes.
+inline MaskF load_mask_u8(const uint8_t* p, int n) {
+  const __m128i b = _mm_maskz_loadu_epi8(first_n(n), p);
+  return {_mm_test_epi8_mask(b, b)};
+}
 
 #elif PYK_ISA_LEVEL == 1
 // ------------------------------------------------------------------------------------- AVX2
@@ -202,6 +207,16 @@ inline void store_mask_u8(uint8_t* p, MaskF a, int n) {
   const uint32_t bits = mask_bits(a);
   for (int i = 0; i < n; ++i) p[i] = static_cast<uint8_t>((bits >> i) & 1u);
 }
+inline MaskF load_mask_u8(const uint8_t* p, int n) {
+  alignas(8) uint8_t part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const uint8_t* src = p;
+  if (n < 8) {  // never read past the n bytes
+    for (int i = 0; i < n; ++i) part[i] = p[i];
+    src = part;
+  }
+  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)));
+  return {_mm256_castsi256_ps(_mm256_cmpgt_epi32(v, _mm256_setzero_si256()))};
+}
 
 #else
 // ------------------------------------------------------------------------------------- generic
@@ -274,6 +289,7 @@ inline MaskF first_lanes(int n) { return {n > 0}; }
 inline void store_stream(float* p, VecF a) { *p = a.v; }
 inline void stream_fence() {}
 inline void store_mask_u8(uint8_t* p, MaskF a, int n) { if (n > 0) *p = a.m ? 1 : 0; }
+inline MaskF load_mask_u8(const uint8_t* p, int n) { return {n > 0 && *p != 0}; }
 #endif
 
 }  // namespace pyk::simd::PYK_ISA_NS

@@ -881,9 +881,9 @@ def batch_norm_infer(node, g):
 
 @rule
 def dropout(node, g):
-    # saved = (rate, seed, stream)
-    rate, seed, stream = node.saved
-    return (kernels.dropout_backward(np.ascontiguousarray(g), rate, seed, stream),)
+    # saved = (rate, mask): mask holds the elements the forward pass kept.
+    rate, mask = node.saved
+    return (kernels.dropout_masked_backward(np.ascontiguousarray(g), mask, rate),)
 
 
 @rule

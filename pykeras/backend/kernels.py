@@ -20,7 +20,7 @@ NATIVE_ELTWISE_MIN = 16384
 
 _sgemm = _core.gemm.sgemm
 _dropout = _core.random.dropout
-_dropout_backward = _core.random.dropout_backward
+_dropout_masked_backward = _core.random.dropout_masked_backward
 
 # Activation codes (csrc/kernels/activation.h) of the activations fused into GEMM and convolution
 # epilogues. Every kernel accepts every code, with the elementwise family's definitions; only
@@ -588,15 +588,19 @@ def bn_infer(x, mean, var, gamma, beta, eps, axis=None):
 # ------------------------------------------------------------------------------------------------
 # Dropout (the mask is redrawn from (seed, stream) in the backward pass, never stored).
 
-def dropout(x, rate, seed, stream):
+def dropout(x, rate, seed, stream, mask=None):
+    """Seeded dropout of x; `mask` (a bool array of x's shape), when given, receives the kept flags."""
     try:
-        return _dropout(x, rate, seed, stream)
+        return _dropout(x, rate, seed, stream, None, mask)
     except TypeError:
-        return _dropout(f32c(x), rate, seed, stream)
+        return _dropout(f32c(x), rate, seed, stream, None, mask)
 
 
-def dropout_backward(dy, rate, seed, stream):
+def dropout_masked_backward(dy, mask, rate):
+    """dy / (1 - rate) where the forward pass kept the element (mask), else 0."""
     try:
-        return _dropout_backward(dy, rate, seed, stream)
+        return _dropout_masked_backward(dy, mask, rate)
     except TypeError:
-        return _dropout_backward(f32c(dy), rate, seed, stream)
+        return _dropout_masked_backward(f32c(dy), mask, rate)
+
+

@@ -924,11 +924,14 @@ def dropout(x, rate, noise_shape=None, seed=None):
         return M.identity(x)
     s, stream = R.draw_seed(seed)
     if noise_shape is None or tuple(noise_shape) == xv.shape:
-        out = wrap(kernels.dropout(xv, rate, s, stream))
+        # Under a tape the kept flags are stored (1 byte per element), so the backward pass is a
+        # plain multiply instead of a second pass of the generator.
+        mask = np.empty(xv.shape, np.bool_) if _active else None
+        out = wrap(kernels.dropout(xv, rate, s, stream, mask))
         if out._v.dtype != xv.dtype:
             out._v = out._v.astype(xv.dtype)
         if _active:
-            record(out, G.dropout, (x,), (rate, s, stream))
+            record(out, G.dropout, (x,), (rate, mask))
         return out
     ns = tuple(xv.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
     try:

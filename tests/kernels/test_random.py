@@ -64,6 +64,55 @@ def test_dropout_backward_uses_the_forward_mask(isa):
     np.testing.assert_allclose(dx[y != 0], dy[y != 0] / 0.7, rtol=1e-6)
 
 
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, N])
+def test_dropout_mask_and_masked_backward(isa, threads, n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(np.float32)
+    x[x == 0] = 1.0
+    mask = np.empty(n, np.bool_)
+    y = _core.random.dropout(x, 0.3, seed=4, stream=8, mask=mask)
+    # The mask is exactly the kept elements, and storing it does not change y.
+    np.testing.assert_array_equal(mask, y != 0)
+    np.testing.assert_array_equal(y, _core.random.dropout(x, 0.3, seed=4, stream=8))
+    dy = rng.standard_normal(n).astype(np.float32)
+    dx = _core.random.dropout_masked_backward(dy, mask, 0.3)
+    # Bitwise the same as drawing the mask again, and as the formula in float32.
+    np.testing.assert_array_equal(dx, _core.random.dropout_backward(dy, 0.3, seed=4, stream=8))
+    np.testing.assert_array_equal(dx, np.where(mask, dy * np.float32(1 / 0.7), np.float32(0)))
+
+
+def test_dropout_mask_is_the_same_on_every_path_and_thread_count():
+    x = np.ones((3, 50001), np.float32)
+    masks = []
+    for isa in ["generic", "avx2", "avx512"][: ["generic", "avx2", "avx512"].index(config.best_isa()) + 1]:
+        for t in [1, 2]:
+            config.set_isa(isa)
+            config.set_num_threads(t)
+            m = np.empty(x.shape, np.bool_)
+            _core.random.dropout(x, 0.4, seed=2, stream=3, mask=m)
+            masks.append(m)
+    for m in masks[1:]:
+        np.testing.assert_array_equal(m, masks[0])
+
+
+def test_dropout_mask_errors():
+    x = np.ones((4, 5), np.float32)
+    with pytest.raises(TypeError, match="'mask' must be a numpy bool array"):
+        _core.random.dropout(x, 0.5, seed=0, mask=np.empty((4, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"'mask' has shape \(5, 4\), expected \(4, 5\)"):
+        _core.random.dropout(x, 0.5, seed=0, mask=np.empty((5, 4), np.bool_))
+    with pytest.raises(TypeError, match="C-contiguous"):
+        _core.random.dropout(x, 0.5, seed=0, mask=np.empty((5, 4), np.bool_).T)
+    frozen = np.empty((4, 5), np.bool_)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _core.random.dropout(x, 0.5, seed=0, mask=frozen)
+    with pytest.raises(ValueError, match="expected"):
+        _core.random.dropout_masked_backward(x, np.ones(20, np.bool_), 0.5)
+    with pytest.raises(ValueError, match="rate"):
+        _core.random.dropout_masked_backward(x, np.ones((4, 5), np.bool_), 1.0)
+
+
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 2.0])
 def test_dropout_rejects_bad_rates(rate):
     with pytest.raises(ValueError, match="rate"):

@@ -194,7 +194,7 @@ void group_uniforms(uint64_t seed, uint64_t stream, uint64_t first, float* u) {
 #endif
 
 // Keep with probability 1 - rate: uniform01(word) >= rate (the top 24 bits against rate).
-void dropout(const float* x, float* y, int64_t n, float rate, uint64_t seed, uint64_t stream) {
+void dropout(const float* x, float* y, uint8_t* mask, int64_t n, float rate, uint64_t seed, uint64_t stream) {
   using namespace pyk::simd::PYK_ISA_NS;
   const float scale = rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f;
   parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
@@ -206,14 +206,30 @@ void dropout(const float* x, float* y, int64_t n, float rate, uint64_t seed, uin
       for (int64_t j = 0; j < count; j += kWidth) {
         const int w = static_cast<int>(std::min<int64_t>(kWidth, count - j));
         const VecF v = load_partial(x + base + j, w);
-        store_partial(y + base + j, select(cmp_ge(load(u + j), r), v * sc, zero()), w);
+        const MaskF keep = cmp_ge(load(u + j), r);
+        store_partial(y + base + j, select(keep, v * sc, zero()), w);
+        if (mask) store_mask_u8(mask + base + j, keep, w);
       }
     }
   });
 }
 
 void dropout_backward(const float* dy, float* dx, int64_t n, float rate, uint64_t seed, uint64_t stream) {
-  dropout(dy, dx, n, rate, seed, stream);
+  dropout(dy, dx, nullptr, n, rate, seed, stream);
+}
+
+// dx = dy / (1 - rate) where mask is set, else 0: a plain stream, no generator.
+void dropout_masked_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float rate) {
+  using namespace pyk::simd::PYK_ISA_NS;
+  const float scale = rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f;
+  parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+    const VecF sc = set1(scale);
+    for (int64_t i = lo; i < hi; i += kWidth) {
+      const int w = static_cast<int>(std::min<int64_t>(kWidth, hi - i));
+      const VecF g = load_partial(dy + i, w);
+      store_partial(dx + i, select(load_mask_u8(mask + i, w), g * sc, zero()), w);
+    }
+  });
 }
 
 }  // namespace pyk::random::PYK_ISA_NS
@@ -222,5 +238,5 @@ namespace pyk::random {
 namespace isa = PYK_ISA_NS;
 extern const Table PYK_TABLE(table);
 const Table PYK_TABLE(table) = {&isa::uniform, &isa::normal, &isa::truncated_normal, &isa::dropout,
-                                &isa::dropout_backward};
+                                &isa::dropout_backward, &isa::dropout_masked_backward};
 }  // namespace pyk::random

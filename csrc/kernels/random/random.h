@@ -14,10 +14,13 @@ struct Table {
   void (*normal)(float* out, int64_t n, uint64_t seed, uint64_t stream, float mean, float stddev);
   // Normal samples redrawn until within two standard deviations of the mean (Keras's rule).
   void (*truncated_normal)(float* out, int64_t n, uint64_t seed, uint64_t stream, float mean, float stddev);
-  // y = x / (1 - rate) where the element is kept (probability 1 - rate), else 0. The mask is not
-  // stored: dropout_backward draws the same mask again from (seed, stream).
-  void (*dropout)(const float* x, float* y, int64_t n, float rate, uint64_t seed, uint64_t stream);
+  // y = x / (1 - rate) where the element is kept (probability 1 - rate), else 0. When `mask` is
+  // not null, mask[i] = 1 for a kept element and 0 otherwise (numpy bool), for
+  // dropout_masked_backward; dropout_backward instead draws the same mask again from
+  // (seed, stream), which costs a pass of the generator but no memory.
+  void (*dropout)(const float* x, float* y, uint8_t* mask, int64_t n, float rate, uint64_t seed, uint64_t stream);
   void (*dropout_backward)(const float* dy, float* dx, int64_t n, float rate, uint64_t seed, uint64_t stream);
+  void (*dropout_masked_backward)(const float* dy, const uint8_t* mask, float* dx, int64_t n, float rate);
 };
 
 extern const Table table_generic, table_avx2, table_avx512;
