@@ -146,12 +146,28 @@ void eltwise_dropout(benchmark::State& state) {
   std::vector<float> y(static_cast<size_t>(n));
   uint64_t stream = 0;
   for (auto _ : state) {
-    pyk::random::table().dropout(x.data(), y.data(), n, 0.5f, 42, stream++);
+    pyk::random::table().dropout(x.data(), y.data(), nullptr, n, 0.5f, 42, stream++);
     benchmark::ClobberMemory();
   }
   pyk::bench::report_bytes(state, 8.0 * n);
   report_elements(state, static_cast<double>(n));
 }
 BENCHMARK(eltwise_dropout)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
+
+// Dropout's backward pass from the mask the forward pass stored (no generator).
+void eltwise_dropout_masked_backward(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const auto dy = random_vector(static_cast<size_t>(n), 2);
+  std::vector<float> x(static_cast<size_t>(n), 1.0f), y(static_cast<size_t>(n)), dx(static_cast<size_t>(n));
+  std::vector<uint8_t> mask(static_cast<size_t>(n));
+  pyk::random::table().dropout(x.data(), y.data(), mask.data(), n, 0.5f, 42, 0);
+  for (auto _ : state) {
+    pyk::random::table().dropout_masked_backward(dy.data(), mask.data(), dx.data(), n, 0.5f);
+    benchmark::ClobberMemory();
+  }
+  pyk::bench::report_bytes(state, 9.0 * n);
+  report_elements(state, static_cast<double>(n));
+}
+BENCHMARK(eltwise_dropout_masked_backward)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
