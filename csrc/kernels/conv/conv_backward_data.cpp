@@ -275,12 +275,7 @@ void backward_data(const Shape& s0, const float* dy, const float* w, const float
           if (oh < 0 || oh >= Ho) continue;
           const int64_t dy_row = (n * Do + od) * Ho + oh;
           const float* src = dy + dy_row * Wo * cout;
-          if (!direct) {
-            bool hit;
-            float* slot = cache.slot(od, oh, dy_row, &hit);
-            if (!hit) pad_row(slot, src, Wo, cout, PL, PR);
-            src = slot;
-          }
+          if (!direct) src = cache.padded(od, oh, dy_row, src, Wo, cout, PL, PR);
           srcs.data()[nrt] = src;  // dy pixel ow sits at src + (PL + ow) * cout
           tap_rows.data()[nrt++] = kd * KH + kh;
         }

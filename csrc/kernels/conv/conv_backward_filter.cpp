@@ -119,12 +119,7 @@ void backward_filter(const Shape& s0, const float* x, const float* dy, float* dk
             if (ih < 0 || ih >= H) continue;
             const int64_t in_row = (n * D + id) * H + ih;
             const float* src = x + in_row * W * cin;
-            if (!direct) {
-              bool hit;
-              float* slot = cache.slot(id, ih, in_row, &hit);
-              if (!hit) pad_row(slot, src, W, cin, pl, pr);
-              src = slot;
-            }
+            if (!direct) src = cache.padded(id, ih, in_row, src, W, cin, pl, pr);
             src += ow0 * a_ps;
             const int64_t t0 = (kd * KH + kh) * KW;
             // Runs of gradient rows: (first A float, first kernel row, length).

@@ -256,6 +256,13 @@ inline void for_tiles(int64_t n, int rmax, F&& f) {
   }
 }
 
+// dst = [pl zero pixels][w pixels of src][pr zero pixels], c floats per pixel.
+inline void pad_row(float* dst, const float* src, int64_t w, int64_t c, int64_t pl, int64_t pr) {
+  if (pl > 0) std::memset(dst, 0, sizeof(float) * pl * c);
+  std::memcpy(dst + pl * c, src, sizeof(float) * w * c);
+  if (pr > 0) std::memset(dst + (pl + w) * c, 0, sizeof(float) * pr * c);
+}
+
 // ------------------------------------------------------------------------------- row cache
 // Zero-padded copies of input rows, kept per thread and reused by neighbouring output rows.
 // The rows one output row reads lie in a window of `span` consecutive indices per dimension, so
@@ -277,19 +284,20 @@ class RowCache {
     tags_.data()[s] = tag;
     return data_.data() + s * row_floats_;
   }
+  // Row (i_d, i_h) with identity `tag` zero-padded (see pad_row), copied from src on a miss.
+  const float* padded(int64_t i_d, int64_t i_h, int64_t tag, const float* src, int64_t w, int64_t c, int64_t pl,
+                      int64_t pr) {
+    bool hit;
+    float* dst = slot(i_d, i_h, tag, &hit);
+    if (!hit) pad_row(dst, src, w, c, pl, pr);
+    return dst;
+  }
 
  private:
   int64_t span_d_ = 1, span_h_ = 1, row_floats_ = 0;
   AlignedBuffer<float> data_;
   AlignedBuffer<int64_t> tags_;
 };
-
-// dst = [pl zero pixels][w pixels of src][pr zero pixels], c floats per pixel.
-inline void pad_row(float* dst, const float* src, int64_t w, int64_t c, int64_t pl, int64_t pr) {
-  if (pl > 0) std::memset(dst, 0, sizeof(float) * pl * c);
-  std::memcpy(dst + pl * c, src, sizeof(float) * w * c);
-  if (pr > 0) std::memset(dst + (pl + w) * c, 0, sizeof(float) * pr * c);
-}
 
 // A problem whose kernel is 1x1x1 with unit strides and no padding is a plain matrix product
 // over pixels: view each image as one long row so that tiles and partial sums span many pixels.

@@ -92,12 +92,7 @@ void forward(const Shape& s0, const float* x, const float* w, const float* bias,
           if (ih < 0 || ih >= H) continue;
           const int64_t in_row = (n * D + id) * H + ih;
           const float* src = x + in_row * W * cin;
-          if (!direct) {
-            bool hit;
-            float* slot = cache.slot(id, ih, in_row, &hit);
-            if (!hit) pad_row(slot, src, W, cin, pl, pr);
-            src = slot;
-          }
+          if (!direct) src = cache.padded(id, ih, in_row, src, W, cin, pl, pr);
           const int64_t t0 = (kd * KH + kh) * KW;
           if (merged) {
             tl[nt++] = {src, t0 * cig, KW * cig};
